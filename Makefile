@@ -1,0 +1,36 @@
+# Two commands do all set-up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test lint bench serve clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	GUDOK_ENVIRONMENT=demo $(BIN)/gudok db upgrade
+	GUDOK_ENVIRONMENT=demo $(BIN)/gudok demo
+
+test: $(VENV)/.installed-dev
+	scripts/ensure-services
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check hub connectors mappings jobs migrations tests
+	$(BIN)/mypy
+
+serve: $(VENV)/.installed
+	GUDOK_ENVIRONMENT=demo $(BIN)/gudok serve
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

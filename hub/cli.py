@@ -1,0 +1,176 @@
+"""The `gudok` command: serve, migrate, tokens, secrets and the demo."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup
+from sqlalchemy import select
+
+from hub.db import session_scope
+from hub.settings import SettingsError
+
+
+def _create_app() -> Flask:
+    from hub import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True,
+             load_dotenv=False, set_debug_flag=False)
+def cli() -> None:
+    """Gudok Hub (구독 허브): the integration hub of a municipal subscription programme."""
+
+
+def _state() -> Any:
+    return current_app.extensions["gudok"]
+
+
+@cli.command()
+@click.option("--bind", default=None, help="host:port (default: the bind setting)")
+@click.option("--workers", type=int, default=None, help="gunicorn workers")
+def serve(bind: str | None, workers: int | None) -> None:
+    """Serve the API with gunicorn."""
+    from gunicorn.app.base import BaseApplication
+
+    settings = _state().settings
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", bind or settings.bind)
+            self.cfg.set("workers", workers or settings.workers)
+            self.cfg.set("accesslog", "-")
+
+        def load(self) -> Flask:
+            return app
+
+    Server().run()
+
+
+@cli.group()
+def db() -> None:
+    """Database schema (Alembic)."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Migrate the database up to REVISION (default: head)."""
+    from hub import migrate
+
+    engine = _state().engine
+    migrate.upgrade(engine, revision)
+    click.echo(f"database at {migrate.current(engine)} ({engine.url.get_backend_name()})")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Migrate the database down to REVISION ("base" empties it)."""
+    from hub import migrate
+
+    migrate.downgrade(_state().engine, revision)
+    click.echo(f"database at {migrate.current(_state().engine) or 'base'}")
+
+
+@cli.group()
+def tokens() -> None:
+    """API tokens."""
+
+
+@tokens.command("create")
+@click.option("--role", required=True, type=click.Choice(["admin", "operator", "mall", "viewer"]))
+@click.option("--tenant", "tenant_code", default=None, help="tenant code (not for admin)")
+@click.option("--label", default=None, help="who or what the token is for")
+def tokens_create(role: str, tenant_code: str | None, label: str | None) -> None:
+    """Create a token and print it alone on stdout; it is not shown again."""
+    from hub.services.tokens import TokenError, create_token
+
+    try:
+        with session_scope(_state().session_factory) as session:
+            _row, plaintext = create_token(session, role, tenant_code, label)
+    except TokenError as error:
+        raise click.UsageError(str(error)) from None
+    click.echo(plaintext)
+
+
+@tokens.command("list")
+def tokens_list() -> None:
+    """List tokens (their prefixes, never the tokens)."""
+    from hub.models import ApiToken, Tenant
+
+    with session_scope(_state().session_factory) as session:
+        codes = dict(session.execute(select(Tenant.id, Tenant.code)).tuples().all())
+        for row in session.scalars(select(ApiToken).order_by(ApiToken.id)):
+            state = "revoked" if row.revoked_at else "active"
+            click.echo(f"{row.id}\t{row.prefix}…\t{row.role}\t"
+                       f"{codes.get(row.tenant_id, '*')}\t{state}\t{row.label or ''}")
+
+
+@tokens.command("revoke")
+@click.argument("token_id", type=int)
+def tokens_revoke(token_id: int) -> None:
+    """Revoke a token by its id; it stops working at once."""
+    from hub.services.tokens import revoke_token
+
+    with session_scope(_state().session_factory) as session:
+        if not revoke_token(session, token_id):
+            raise click.UsageError(f"no token with id {token_id}")
+    click.echo(f"token {token_id} revoked")
+
+
+@cli.group()
+def secrets() -> None:
+    """Secrets at rest."""
+
+
+@secrets.command("rotate")
+def secrets_rotate() -> None:
+    """Re-encrypt every stored secret with the first key of GUDOK_SECRET_KEYS."""
+    from hub.services.connections import rotate_secrets
+
+    with session_scope(_state().session_factory) as session:
+        count = rotate_secrets(session, _state().secrets)
+    click.echo(f"{count} secrets re-encrypted with the first key")
+
+
+@cli.command()
+def demo() -> None:
+    """Migrate, load the demo municipality (idempotent) and summarise it."""
+    from hub import migrate
+    from hub.services.demo import load_demo
+
+    state = _state()
+    migrate.upgrade(state.engine)
+    with session_scope(state.session_factory) as session:
+        summary = load_demo(session, state.secrets)
+    counts = summary.counts
+    click.echo(f"Demo municipality: {summary.tenant}  [{state.engine.url.get_backend_name()}: "
+               f"{state.engine.url.database}]")
+    click.echo(f"  merchants  {counts['merchants']:>4}  "
+               + ", ".join(f"{k} {v}" for k, v in sorted(counts["merchants_by_tax_type"].items())))
+    click.echo(f"  items      {counts['items']:>4}  vouchers {counts['vouchers']}, "
+               f"tax-exempt {counts['exempt_items']}")
+    click.echo(f"  boxes      {counts['boxes']:>4}  "
+               + ", ".join(f"{k} {v}" for k, v in sorted(counts["boxes_by_status"].items()))
+               + f"; {counts['boxes_with_vouchers']} with tourism vouchers")
+    click.echo(f"  plans      {counts['plans']:>4}")
+    click.echo(f"  locations  {counts['locations']:>4}  {counts['units_on_hand']} units on hand")
+    changes = ", ".join(f"{v} {k}" for k, v in sorted(summary.changes.items()))
+    click.echo(f"  this run: {changes or 'nothing changed (already loaded)'}")
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "demo":
+        os.environ.setdefault("GUDOK_ENVIRONMENT", "demo")
+    try:
+        cli.main(prog_name="gudok")
+    except SettingsError as error:
+        click.echo(f"gudok: {error}", err=True)
+        sys.exit(2)

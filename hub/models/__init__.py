@@ -1,0 +1,19 @@
+"""SQLAlchemy tables, one module per concept."""
+
+from hub.models.audit import AuditEntry
+from hub.models.auth import ApiToken
+from hub.models.base import Base
+from hub.models.box import Box, BoxComponent, BoxVersion
+from hub.models.connection import Binding, Connection
+from hub.models.idempotency import IdempotencyRecord
+from hub.models.item import Item
+from hub.models.merchant import Merchant
+from hub.models.plan import Plan, PricingRule
+from hub.models.stock import StockLevel, StockLocation, StockMovement
+from hub.models.tenant import Tenant
+
+__all__ = [
+    "ApiToken", "AuditEntry", "Base", "Binding", "Box", "BoxComponent", "BoxVersion",
+    "Connection", "IdempotencyRecord", "Item", "Merchant", "Plan", "PricingRule", "StockLevel",
+    "StockLocation", "StockMovement", "Tenant",
+]

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from hub.models.plan import CADENCES, FUNDERS, PLAN_STATUSES, RULE_KINDS
+from hub.schemas.common import CODE, Count, Krw, Ref, RowSchema, Text
+
+
+class PricingRuleSchema(Schema):
+    from_round = Count(1, load_default=1)
+    kind = fields.String(required=True, validate=validate.OneOf(RULE_KINDS))
+    percent_bp = fields.Integer(strict=True, allow_none=True,
+                                validate=validate.Range(min=1, max=10000),
+                                metadata={"description": "kind=percent: basis points"})
+    amount = fields.Integer(strict=True, allow_none=True,
+                            validate=validate.Range(min=1, max=10_000_000_000),
+                            metadata={"description": "kind=fixed: KRW per round"})
+    funder = fields.String(required=True, validate=validate.OneOf(FUNDERS))
+    label = fields.String(allow_none=True, validate=validate.Length(max=200))
+
+    @validates_schema
+    def _value_matches_kind(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        kind = data.get("kind")
+        if kind == "percent":
+            if data.get("percent_bp") is None:
+                raise ValidationError("Required when kind is percent.", "percent_bp")
+            if data.get("amount") is not None:
+                raise ValidationError("Only for kind fixed.", "amount")
+        elif kind == "fixed":
+            if data.get("amount") is None:
+                raise ValidationError("Required when kind is fixed.", "amount")
+            if data.get("percent_bp") is not None:
+                raise ValidationError("Only for kind percent.", "percent_bp")
+
+
+class PlanSchema(RowSchema):
+    box_id = Ref(required=True)
+    code = fields.String(required=True, validate=CODE)
+    name = Text(200, required=True)
+    cadence = fields.String(required=True, validate=validate.OneOf(CADENCES))
+    prepaid_rounds = Count(1, load_default=None)
+    term_rounds = Count(1, allow_none=True, metadata={"description": "None: open-ended"})
+    round_price = Krw(required=True, metadata={"description": "KRW list price of one round"})
+    status = fields.String(validate=validate.OneOf(PLAN_STATUSES))
+    rules = fields.List(fields.Nested(PricingRuleSchema), validate=validate.Length(max=20))
