@@ -106,7 +106,7 @@ def tokens_list() -> None:
     from hub.models import ApiToken, Tenant
 
     with session_scope(_state().session_factory) as session:
-        codes = dict(session.execute(select(Tenant.id, Tenant.code)).tuples().all())
+        codes = dict(session.execute(select(Tenant.id, Tenant.code)).all())
         for row in session.scalars(select(ApiToken).order_by(ApiToken.id)):
             state = "revoked" if row.revoked_at else "active"
             click.echo(f"{row.id}\t{row.prefix}…\t{row.role}\t"

@@ -37,7 +37,7 @@ def _components(session: Session, version: BoxVersion | None) -> list[dict[str, 
     if version is None:
         return []
     skus = dict(session.execute(select(Item.id, Item.sku).where(
-        Item.id.in_([c.item_id for c in version.components]))).tuples().all())
+        Item.id.in_([c.item_id for c in version.components]))).all())
     return [{"item_id": c.item_id, "sku": skus.get(c.item_id), "quantity": c.quantity,
              "weight": c.weight} for c in version.components]
 

@@ -104,7 +104,7 @@ def _upsert_box(session: Session, tenant_id: int, data: dict[str, Any]
     if "components" in data:
         skus = [c["sku"] for c in data["components"]]
         ids = dict(session.execute(select(Item.sku, Item.id).where(
-            Item.tenant_id == tenant_id, Item.sku.in_(skus))).tuples().all())
+            Item.tenant_id == tenant_id, Item.sku.in_(skus))).all())
         components = []
         for index, component in enumerate(data["components"]):
             if component["sku"] not in ids:

@@ -77,7 +77,7 @@ def load_demo(session: Session, secrets: SecretBox) -> DemoSummary:
         _count(summary, "merchants", before, row.version)
 
     merchant_ids = dict(session.execute(select(Merchant.business_number, Merchant.id).where(
-        Merchant.tenant_id == tenant.id)).tuples().all())
+        Merchant.tenant_id == tenant.id)).all())
     for spec in data["items"]["items"]:
         fields = dict(spec)
         on_hand = fields.pop("stock", {})
@@ -97,7 +97,7 @@ def load_demo(session: Session, secrets: SecretBox) -> DemoSummary:
                                 "demo stock count", ACTOR)
 
     item_ids = dict(session.execute(select(Item.sku, Item.id).where(
-        Item.tenant_id == tenant.id)).tuples().all())
+        Item.tenant_id == tenant.id)).all())
     for spec in data["boxes"]["boxes"]:
         fields = {k: v for k, v in spec.items() if k != "plans"}
         fields["components"] = [{"item_id": item_ids[c["sku"]], "quantity": c["quantity"],
@@ -134,9 +134,9 @@ def tenant_counts(session: Session, tenant_id: int) -> dict[str, Any]:
         .join(Item, Item.id == BoxComponent.item_id)
         .where(Box.tenant_id == tenant_id, Item.kind == "voucher"))
     tax_types = dict(session.execute(select(Merchant.tax_type, func.count()).where(
-        Merchant.tenant_id == tenant_id).group_by(Merchant.tax_type)).tuples().all())
+        Merchant.tenant_id == tenant_id).group_by(Merchant.tax_type)).all())
     statuses = dict(session.execute(select(Box.status, func.count()).where(
-        Box.tenant_id == tenant_id).group_by(Box.status)).tuples().all())
+        Box.tenant_id == tenant_id).group_by(Box.status)).all())
     return {
         "merchants": scalar(select(func.count()).select_from(Merchant)
                             .where(Merchant.tenant_id == tenant_id)),
