@@ -71,8 +71,7 @@ def http_exception_problem(error: HTTPException) -> Response:
     detail = error.description if not errors else "One or more fields are invalid."
     if status == 413:
         detail = "The request body is larger than this server accepts."
-    headers = dict(getattr(error, "data", {}).get("headers", {}) if isinstance(data, Mapping)
-                   else {})
+    headers = dict((data.get("headers") or {}) if isinstance(data, Mapping) else {})
     if error.response is not None:
         headers.update({k: v for k, v in error.response.headers.items()
                         if k.lower() in {"www-authenticate", "allow", "retry-after"}})

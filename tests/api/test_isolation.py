@@ -1,0 +1,203 @@
+"""Tenant isolation and roles over every route of the API, taken from the app's URL map.
+
+A new route fails these tests until it is added to MEMBER_IDS or CROSS_TENANT_BODIES, so no
+route escapes the check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from hub.db import session_scope
+from hub.models import ApiToken
+from hub.services.tokens import digest, revoke_token
+
+from tests.conftest import ApiClient, make_token
+from tests.factories import create_catalog
+
+PUBLIC = {"/api/v1/openapi.json", "/api/v1/docs", "/api/v1/docs/<path:filename>"}
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+ADMIN_ONLY_PREFIX = "/api/v1/tenants"
+PATCH_BODY: dict[str, Any] = {}  # valid for every PATCH, so only the lookup can refuse
+
+
+def api_routes(app: Flask) -> list[tuple[str, str, list[str]]]:
+    """(rule, method, argument names) for every API route and method."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/") or rule.rule in PUBLIC:
+            continue
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            found.append((rule.rule, method, sorted(rule.arguments)))
+    assert len(found) > 20, "the URL map lost its API routes"
+    return found
+
+
+def member_ids(world: dict[str, Any], tenant_id: int) -> dict[str, int]:
+    """Tenant A's id for every URL argument a route can take."""
+    return {
+        "tenant_id": tenant_id,
+        "merchant_id": world["merchant"]["id"],
+        "item_id": world["items"][0]["id"],
+        "box_id": world["box"]["id"],
+        "plan_id": world["plan"]["id"],
+        "location_id": world["location"]["id"],
+        "level_id": world["level"]["id"],
+        "connection_id": world["connection"]["id"],
+        "binding_id": world["binding"]["id"],
+    }
+
+
+def cross_tenant_bodies(world: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Bodies with which tenant B's writes to collections reference tenant A's rows."""
+    item = world["items"][0]["id"]
+    return {
+        ("/api/v1/items", "POST"): {"merchant_id": world["merchant"]["id"], "sku": "X-1",
+                                    "name": "x", "list_price": 1},
+        ("/api/v1/plans", "POST"): {"box_id": world["box"]["id"], "code": "X-P", "name": "x",
+                                    "cadence": "weekly", "round_price": 1},
+        ("/api/v1/boxes", "POST"): {"code": "X-B", "title": "x",
+                                    "components": [{"item_id": item, "quantity": 1,
+                                                    "weight": 1}]},
+        ("/api/v1/bindings", "POST"): {"connection_id": world["connection"]["id"],
+                                       "entity_type": "box", "internal_id": world["box"]["id"],
+                                       "external_id": "X"},
+        ("/api/v1/stock-levels", "PUT"): {"item_id": item,
+                                          "location_id": world["location"]["id"],
+                                          "on_hand": 0},
+        ("/api/v1/stock-levels/adjust", "POST"): {"item_id": item,
+                                                  "location_id": world["location"]["id"],
+                                                  "delta": -1, "reason": "x"},
+        ("/api/v1/merchants", "POST"): {"name": "x", "business_number": "220-81-62517",
+                                        "tax_type": "general", "commission_rate_bp": 1,
+                                        "tenant": "hanbit"},
+        ("/api/v1/stock-locations", "POST"): {"code": "X", "name": "x", "tenant": "hanbit"},
+        ("/api/v1/connections", "POST"): {"connector": "saleor", "name": "x",
+                                          "tenant": "hanbit",
+                                          "config": {"api_url": "https://x.example.kr/"}},
+        ("/api/v1/catalog/push", "POST"): {"tenant": "hanbit", "items": [], "boxes": [],
+                                           "plans": []},
+    }
+
+
+def url_for(rule: str, ids: dict[str, int]) -> str:
+    url = rule
+    for name, value in ids.items():
+        url = url.replace(f"<int:{name}>", str(value))
+    assert "<" not in url, f"{rule}: add its URL argument to member_ids()"
+    return url
+
+
+def send(api: ApiClient, method: str, url: str, body: Any = None) -> Any:
+    if method in {"GET", "DELETE"}:
+        return getattr(api, method.lower())(url)
+    return getattr(api, method.lower())(url, json=body)
+
+
+@pytest.fixture
+def world(operator: ApiClient) -> dict[str, Any]:
+    return create_catalog(operator)
+
+
+def snapshot(api: ApiClient) -> dict[str, Any]:
+    """Tenant A's rows as A sees them, to prove nothing of them changed."""
+    paths = ["/api/v1/merchants", "/api/v1/items", "/api/v1/boxes", "/api/v1/plans",
+             "/api/v1/stock-locations", "/api/v1/stock-levels", "/api/v1/connections",
+             "/api/v1/bindings"]
+    return {path: api.get(path).get_json()["data"] for path in paths}
+
+
+def test_other_tenants_token_gets_404_on_every_member_route(app, world, tenants, operator,
+                                                            other_operator):
+    ids = member_ids(world, tenants["hanbit"])
+    before = snapshot(operator)
+    checked = 0
+    for rule, method, arguments in api_routes(app):
+        if not arguments:
+            continue
+        response = send(other_operator, method, url_for(rule, ids), PATCH_BODY)
+        expected = 403 if rule.startswith(ADMIN_ONLY_PREFIX) else 404
+        assert response.status_code == expected, (method, rule, response.get_json())
+        assert response.mimetype == "application/problem+json"
+        checked += 1
+    assert checked >= 15
+    assert snapshot(operator) == before
+
+
+def test_other_tenants_token_sees_and_reaches_nothing_through_collections(
+        app, world, tenants, operator, other_operator):
+    ids = member_ids(world, tenants["hanbit"])
+    bodies = cross_tenant_bodies(world)
+    before = snapshot(operator)
+    for rule, method, arguments in api_routes(app):
+        if arguments:
+            continue
+        response = send(other_operator, method, rule, bodies.get((rule, method)))
+        if rule.startswith(ADMIN_ONLY_PREFIX):
+            assert response.status_code == 403, (method, rule)
+        elif method == "GET":
+            assert response.status_code == 200, (rule, response.get_json())
+            body = response.get_json()
+            if isinstance(body, dict):  # a tenant's page of rows: B has none
+                assert body["data"] == [], (rule, body)
+        else:
+            assert (rule, method) in bodies, f"{method} {rule}: add a cross-tenant body"
+            assert response.status_code == 400, (method, rule, response.get_json())
+            paths = {e["path"] for e in response.get_json()["errors"]}
+            assert paths & {"merchant_id", "box_id", "components[0].item_id", "connection_id",
+                            "item_id", "tenant"}, (rule, paths)
+    assert snapshot(operator) == before
+
+
+def test_viewer_gets_403_on_every_write(app, world, tenants, viewer, operator):
+    ids = member_ids(world, tenants["hanbit"])
+    bodies = cross_tenant_bodies(world)
+    before = snapshot(operator)
+    writes = [(r, m, a) for r, m, a in api_routes(app) if m in WRITE_METHODS]
+    assert len(writes) >= 15
+    for rule, method, _arguments in writes:
+        response = send(viewer, method, url_for(rule, ids), bodies.get((rule, method), {}))
+        assert response.status_code == 403, (method, rule, response.get_json())
+    for rule, method, _arguments in api_routes(app):
+        if method == "GET" and not rule.startswith(ADMIN_ONLY_PREFIX):
+            assert send(viewer, "GET", url_for(rule, ids)).status_code == 200, rule
+    assert snapshot(operator) == before
+
+
+def test_mall_token_may_only_push_its_catalog(app, world, tenants, mall):
+    ids = member_ids(world, tenants["hanbit"])
+    for rule, method, _arguments in api_routes(app):
+        if method not in WRITE_METHODS:
+            continue
+        response = send(mall, method, url_for(rule, ids), {"items": []} if
+                        rule == "/api/v1/catalog/push" else {})
+        expected = 200 if rule == "/api/v1/catalog/push" else 403
+        assert response.status_code == expected, (method, rule, response.get_json())
+
+
+def test_every_route_needs_a_valid_token(app, world, tenants):
+    ids = member_ids(world, tenants["hanbit"])
+    revoked = make_token(app, "operator", "hanbit")
+    with session_scope(app.extensions["gudok"].session_factory) as session:
+        row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest(revoked)))
+        revoke_token(session, row.id)
+    for token in (None, "gdk_not-a-token", revoked):
+        api = ApiClient(app.test_client(), token)
+        for rule, method, _arguments in api_routes(app):
+            response = send(api, method, url_for(rule, ids), {})
+            assert response.status_code == 401, (token, method, rule)
+            assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_admin_reaches_every_tenant(app, world, tenants, admin):
+    ids = member_ids(world, tenants["hanbit"])
+    for rule, method, arguments in api_routes(app):
+        if method == "GET":
+            assert send(admin, "GET", url_for(rule, ids)).status_code == 200, rule
+    listed = admin.get("/api/v1/merchants?tenant=dasol").get_json()["data"]
+    assert listed == []
+    listed = admin.get("/api/v1/merchants?tenant=hanbit").get_json()["data"]
+    assert [m["id"] for m in listed] == [world["merchant"]["id"]]
