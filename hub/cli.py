@@ -110,7 +110,7 @@ def tokens_list() -> None:
         for row in session.scalars(select(ApiToken).order_by(ApiToken.id)):
             state = "revoked" if row.revoked_at else "active"
             click.echo(f"{row.id}\t{row.prefix}…\t{row.role}\t"
-                       f"{codes.get(row.tenant_id, '*')}\t{state}\t{row.label or ''}")
+                       f"{codes.get(row.tenant_id or 0, '*')}\t{state}\t{row.label or ''}")
 
 
 @tokens.command("revoke")

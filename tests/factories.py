@@ -53,3 +53,26 @@ def create_catalog(api: Any, seed: int = 1) -> dict[str, Any]:
     ).get_json()
     return {"merchant": merchant, "items": items, "location": location, "level": level,
             "box": box, "plan": plan, "connection": connection, "binding": binding}
+
+
+def item_body(merchant_id: int, sku: str, **overrides: Any) -> dict[str, Any]:
+    body = {"merchant_id": merchant_id, "sku": sku, "name": f"품목 {sku}", "unit": "1kg",
+            "list_price": 12000, "tax_category": "exempt"}
+    body.update(overrides)
+    return body
+
+
+def problem(response: Any, status: int) -> dict[str, Any]:
+    """The problem+json body of response, after checking its status and shape."""
+    assert response.status_code == status, (response.status_code, response.get_data(True))
+    assert response.mimetype == "application/problem+json", response.mimetype
+    body = response.get_json()
+    assert body["status"] == status and body["title"], body
+    return body  # type: ignore[no-any-return]
+
+
+def error_paths(response: Any, status: int = 400) -> list[str]:
+    """The field paths of a problem's errors; each error has a non-empty message."""
+    errors = problem(response, status)["errors"]
+    assert errors and all(e["message"] for e in errors), errors
+    return [e["path"] for e in errors]

@@ -113,8 +113,6 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
             return res.dump(row), 200, {"ETag": etag_of(row)}
 
         if res.delete is not None:
-            delete_row = res.delete
-
             @blp.response(204)
             def delete(self, **ids: int) -> Any:
                 row = load(ids[id_arg])
@@ -122,7 +120,7 @@ def register_crud(blp: Blueprint, res: Resource) -> None:
                 before = snapshot(row)
                 with write() as session:
                     audited(session, "delete", res.entity, row, before)
-                    delete_row(session, row)
+                    res.delete(session, row)  # type: ignore[misc]
                 return None
 
     Collection.__name__ = f"{res.entity.title()}Collection"

@@ -90,6 +90,12 @@ def _write_tenant(item_id: int) -> int:
     return item.tenant_id if item is not None else -1
 
 
+def _level_before(data: dict[str, Any]) -> dict[str, Any] | None:
+    level = db().scalar(select(StockLevel).where(StockLevel.item_id == data["item_id"],
+                                                 StockLevel.location_id == data["location_id"]))
+    return snapshot(level) if level is not None else None
+
+
 @levels.route("")
 class StockLevels(MethodView):
     @levels.arguments(LevelListArgs, location="query")
@@ -106,10 +112,11 @@ class StockLevels(MethodView):
     def put(self, data: dict[str, Any]) -> Any:
         """Set the absolute on-hand count of an item at a location (e.g. after a count)."""
         tenant_id = _write_tenant(data["item_id"])
+        before = _level_before(data)
         with write() as session:
             level = stock.set_stock(session, tenant_id, data["item_id"], data["location_id"],
                                     data["on_hand"], data.get("reason"), principal().actor)
-            audited(session, "stock.set", "stock_level", level, None)
+            audited(session, "stock.set", "stock_level", level, before)
         return level
 
 
@@ -120,11 +127,11 @@ class StockAdjust(MethodView):
     def post(self, data: dict[str, Any]) -> Any:
         """Add or remove stock with a reason (received, damaged, counted...)."""
         tenant_id = _write_tenant(data["item_id"])
+        before = _level_before(data)
         with write() as session:
             level = stock.adjust_stock(session, tenant_id, data["item_id"],
                                        data["location_id"], data["delta"], data["reason"],
                                        principal().actor)
-            before = snapshot(level)
             audited(session, "stock.adjust", "stock_level", level, before)
         return level
 

@@ -13,7 +13,9 @@ _MAX_RECORDS = 1000
 
 
 class PushItemSchema(ItemSchema):
-    merchant_id = None  # type: ignore[assignment]
+    class Meta:  # a class attribute set to None does not remove an inherited field
+        exclude = ("merchant_id",)
+
     merchant_business_number = BusinessNumber(required=True)
 
 
@@ -24,13 +26,17 @@ class PushComponentSchema(Schema):
 
 
 class PushBoxSchema(BoxSchema):
-    tenant = None  # type: ignore[assignment]
+    class Meta:
+        exclude = ("tenant",)
+
     components = fields.List(fields.Nested(PushComponentSchema),
                              validate=validate.Length(max=50))
 
 
 class PushPlanSchema(PlanSchema):
-    box_id = None  # type: ignore[assignment]
+    class Meta:
+        exclude = ("box_id",)
+
     box_code = fields.String(required=True, validate=validate.Length(min=1, max=64))
 
 

@@ -9,7 +9,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
 from hub.crypto import SecretBox
@@ -63,7 +63,7 @@ def reject_duplicate(session: Session, row: Any, column: Any, path: str) -> None
     with session.no_autoflush:
         other = session.scalar(select(model.id).where(
             model.tenant_id == row.tenant_id, column == getattr(row, column.key),
-            model.id != row.id if row.id is not None else True))
+            model.id != row.id if row.id is not None else true()))
     if other is not None:
         raise RecordInvalid.at(path, f"{model.__tablename__.title()} {other} already has "
                                      f"this {path}.")

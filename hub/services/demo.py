@@ -56,25 +56,25 @@ def load_demo(session: Session, secrets: SecretBox) -> DemoSummary:
 
     locations: dict[str, StockLocation] = {}
     for spec in data["municipality"]["locations"]:
-        row = session.scalar(select(StockLocation).where(
+        location = session.scalar(select(StockLocation).where(
             StockLocation.tenant_id == tenant.id, StockLocation.code == spec["code"]))
-        if row is None:
-            row = StockLocation(tenant_id=tenant.id, **spec)
-            session.add(row)
+        if location is None:
+            location = StockLocation(tenant_id=tenant.id, **spec)
+            session.add(location)
             summary.changes["locations created"] += 1
-        locations[spec["code"]] = row
+        locations[spec["code"]] = location
     session.flush()
 
     for spec in data["merchants"]["merchants"]:
         number = normalize_business_number(spec["business_number"])
-        row = session.scalar(select(Merchant).where(
+        merchant = session.scalar(select(Merchant).where(
             Merchant.tenant_id == tenant.id, Merchant.business_number == number))
-        before = row.version if row is not None else None
+        before = merchant.version if merchant is not None else None
         fields = {**spec, "business_number": number}
         fields.setdefault("commission_rate_bp", None)
-        row = catalog.apply_merchant(session, secrets, tenant.id, fields, row)
+        merchant = catalog.apply_merchant(session, secrets, tenant.id, fields, merchant)
         session.flush()
-        _count(summary, "merchants", before, row.version)
+        _count(summary, "merchants", before, merchant.version)
 
     merchant_ids = dict(session.execute(select(Merchant.business_number, Merchant.id).where(
         Merchant.tenant_id == tenant.id)).all())
@@ -83,17 +83,17 @@ def load_demo(session: Session, secrets: SecretBox) -> DemoSummary:
         on_hand = fields.pop("stock", {})
         fields["merchant_id"] = merchant_ids[normalize_business_number(fields.pop("merchant"))]
         fields.setdefault("supply_price", None)
-        row = session.scalar(select(Item).where(Item.tenant_id == tenant.id,
-                                                Item.sku == fields["sku"]))
-        before = row.version if row is not None else None
-        row = catalog.apply_item(session, tenant.id, fields, row)
+        item = session.scalar(select(Item).where(Item.tenant_id == tenant.id,
+                                                 Item.sku == fields["sku"]))
+        before = item.version if item is not None else None
+        item = catalog.apply_item(session, tenant.id, fields, item)
         session.flush()
-        _count(summary, "items", before, row.version)
+        _count(summary, "items", before, item.version)
         for code, quantity in on_hand.items():
             level = session.scalar(select(StockLevel).where(
-                StockLevel.item_id == row.id, StockLevel.location_id == locations[code].id))
+                StockLevel.item_id == item.id, StockLevel.location_id == locations[code].id))
             if level is None or level.on_hand != quantity:
-                stock.set_stock(session, tenant.id, row.id, locations[code].id, quantity,
+                stock.set_stock(session, tenant.id, item.id, locations[code].id, quantity,
                                 "demo stock count", ACTOR)
 
     item_ids = dict(session.execute(select(Item.sku, Item.id).where(
@@ -102,10 +102,10 @@ def load_demo(session: Session, secrets: SecretBox) -> DemoSummary:
         fields = {k: v for k, v in spec.items() if k != "plans"}
         fields["components"] = [{"item_id": item_ids[c["sku"]], "quantity": c["quantity"],
                                  "weight": c["weight"]} for c in spec["components"]]
-        row = session.scalar(select(Box).where(Box.tenant_id == tenant.id,
+        box = session.scalar(select(Box).where(Box.tenant_id == tenant.id,
                                                Box.code == fields["code"]))
-        before = row.version if row is not None else None
-        box = catalog.apply_box(session, tenant.id, fields, row)
+        before = box.version if box is not None else None
+        box = catalog.apply_box(session, tenant.id, fields, box)
         session.flush()
         _count(summary, "boxes", before, box.version)
         for plan_spec in spec.get("plans", []):

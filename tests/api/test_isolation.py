@@ -14,7 +14,6 @@ from sqlalchemy import select
 from hub.db import session_scope
 from hub.models import ApiToken
 from hub.services.tokens import digest, revoke_token
-
 from tests.conftest import ApiClient, make_token
 from tests.factories import create_catalog
 
@@ -129,7 +128,6 @@ def test_other_tenants_token_gets_404_on_every_member_route(app, world, tenants,
 
 def test_other_tenants_token_sees_and_reaches_nothing_through_collections(
         app, world, tenants, operator, other_operator):
-    ids = member_ids(world, tenants["hanbit"])
     bodies = cross_tenant_bodies(world)
     before = snapshot(operator)
     for rule, method, arguments in api_routes(app):
@@ -194,7 +192,7 @@ def test_every_route_needs_a_valid_token(app, world, tenants):
 
 def test_admin_reaches_every_tenant(app, world, tenants, admin):
     ids = member_ids(world, tenants["hanbit"])
-    for rule, method, arguments in api_routes(app):
+    for rule, method, _arguments in api_routes(app):
         if method == "GET":
             assert send(admin, "GET", url_for(rule, ids)).status_code == 200, rule
     listed = admin.get("/api/v1/merchants?tenant=dasol").get_json()["data"]
