@@ -2,20 +2,51 @@
 
 from __future__ import annotations
 
+import http
 from typing import Any
+
+import marshmallow as ma
 
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
 from flask_smorest import Api
 
-from hub.api.problems import http_exception_problem
+from hub.api.problems import PROBLEM_TYPE, http_exception_problem
+
+
+class FieldErrorSchema(ma.Schema):
+    path = ma.fields.String(metadata={"description": "e.g. components[2].weight"})
+    message = ma.fields.String()
+
+
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details, as every error of this API is answered."""
+
+    type = ma.fields.String()
+    title = ma.fields.String()
+    status = ma.fields.Integer()
+    detail = ma.fields.String()
+    instance = ma.fields.String()
+    errors = ma.fields.List(ma.fields.Nested(FieldErrorSchema))
 
 
 class HubApi(Api):
-    """flask-smorest's Api with its error bodies replaced by problem+json."""
+    """flask-smorest's Api with its error bodies, and their documentation, as problem+json."""
+
+    ERROR_SCHEMA = ProblemSchema
 
     def handle_http_exception(self, error: Any) -> Any:
         return http_exception_problem(error)
+
+    def _register_responses(self) -> None:
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if not 100 <= status < 200 and status not in (204, 304):
+                response["content"] = {PROBLEM_TYPE: {"schema": "Problem"}}
+            self.spec.components.response(status.name, response, lazy=True)
+        self.spec.components.response("DEFAULT_ERROR", {
+            "description": "Default error response",
+            "content": {PROBLEM_TYPE: {"schema": "Problem"}}}, lazy=True)
 
 
 def schema_name(schema: Any) -> str:
@@ -62,4 +93,5 @@ def register_api(app: Flask) -> None:
                       stock.locations, stock.levels, connections.blp,
                       connections.connectors_blp, bindings.blp, catalog.blp):
         api.register_blueprint(blueprint)
+    api.spec.components.schema("Problem", schema=ProblemSchema)
     app.extensions["gudok_api"] = api
