@@ -35,6 +35,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings = load_settings(config)
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Alembic narrates every step at INFO; the CLI reports the resulting revision itself.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING,
+                                              logging.getLevelName(settings.log_level)))
     keys = settings.secret_keys or (local_key(settings.var_path),)
     app = Flask("hub")
     app.config.update(
@@ -42,6 +45,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         JSON_SORT_KEYS=False,
         TESTING=settings.environment == "test",
     )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Korean text stays readable
     engine = make_engine(settings.effective_database_url)
     state = HubState(settings, engine, make_session_factory(engine), SecretBox(keys))
     app.extensions["gudok"] = state

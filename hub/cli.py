@@ -164,6 +164,8 @@ def demo() -> None:
     click.echo(f"  locations  {counts['locations']:>4}  {counts['units_on_hand']} units on hand")
     changes = ", ".join(f"{v} {k}" for k, v in sorted(summary.changes.items()))
     click.echo(f"  this run: {changes or 'nothing changed (already loaded)'}")
+    click.echo("Next: `gudok tokens create --tenant hanbit --role operator` for a token, "
+               "`gudok serve` for the API at /api/v1 (docs at /api/v1/docs).")
 
 
 def main() -> None:
