@@ -9,7 +9,7 @@ from flask import current_app, g, request
 from flask.views import MethodView
 
 from hub.api.auth import principal, write_tenant_id
-from hub.api.common import Blueprint, db, secret_box
+from hub.api.common import Blueprint, db
 from hub.api.problems import ApiProblem
 from hub.schemas.catalog import (
     CatalogPushResponseSchema,
@@ -56,7 +56,7 @@ class CatalogPush(MethodView):
                                  headers={"Retry-After": "5"}) from None
             if replay is not None:
                 return replay.body, replay.status, {"Idempotent-Replayed": "true"}
-        outcome = push_catalog(session, secret_box(), tenant_id, body, principal().actor,
+        outcome = push_catalog(session, tenant_id, body, principal().actor,
                                g.get("request_id")).as_dict()
         if key is not None:
             idempotency.complete(session, tenant_id, ENDPOINT, key, 200, outcome)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from hub.crypto import SecretBox
 from hub.db import utcnow
 from hub.models import Box, BoxComponent, BoxVersion, Item, Merchant, Plan, PricingRule
-from hub.services.validation import Conflict, RecordInvalid
+from hub.services.validation import Conflict, DuplicateKey, RecordInvalid
 
 _MERCHANT_FIELDS = ("name", "business_number", "tax_type", "representative", "contact_email",
                     "contact_phone", "payout_bank", "payout_account_holder", "fee_model",
@@ -65,8 +65,8 @@ def reject_duplicate(session: Session, row: Any, column: Any, path: str) -> None
             model.tenant_id == row.tenant_id, column == getattr(row, column.key),
             model.id != row.id if row.id is not None else true()))
     if other is not None:
-        raise RecordInvalid.at(path, f"{model.__tablename__.title()} {other} already has "
-                                     f"this {path}.")
+        raise DuplicateKey.at(path, f"{model.__tablename__.title()} {other} already has "
+                                    f"this {path}.")
 
 
 @no_autoflush

@@ -8,15 +8,17 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
-from hub.crypto import SecretBox
 from hub.models import Box, Item, Merchant, Plan
 from hub.schemas.catalog import PushBoxSchema, PushItemSchema, PushPlanSchema
 from hub.services import audit, catalog
-from hub.services.validation import RecordInvalid, field_paths
+from hub.services.validation import DuplicateKey, RecordInvalid, field_paths
 
 STATUSES = ("created", "updated", "unchanged", "rejected")
+RACE_ATTEMPTS = 3  # a record another push is writing at the same moment is applied again
 
 
 @dataclass
@@ -37,8 +39,8 @@ class PushOutcome:
         return {"results": self.results, "summary": summary}
 
 
-def push_catalog(session: Session, secrets: SecretBox, tenant_id: int, body: dict[str, Any],
-                 actor: str, request_id: str | None = None) -> PushOutcome:
+def push_catalog(session: Session, tenant_id: int, body: dict[str, Any], actor: str,
+                 request_id: str | None = None) -> PushOutcome:
     """Upsert items, then boxes, then plans; a rejected record does not stop the others."""
     outcome = PushOutcome()
     steps: list[tuple[str, str, type[Schema], str, Callable[..., Any]]] = [
@@ -56,34 +58,52 @@ def push_catalog(session: Session, secrets: SecretBox, tenant_id: int, body: dic
             except ValidationError as error:
                 outcome.add(kind, key, "rejected", errors=field_paths(error.messages, prefix))
                 continue
-            try:
-                row, before = upsert(session, tenant_id, data)
-                session.flush()
-                after = audit.snapshot(row)
-                if before is None:
-                    status = "created"
-                elif before["version"] != after["version"]:
-                    status = "updated"
-                else:
-                    status = "unchanged"
-                if status != "unchanged":
-                    audit.record(session, actor=actor, action=f"push.{status}",
-                                 entity_type=kind, entity_id=row.id, tenant_id=tenant_id,
-                                 before=before, after=after, request_id=request_id)
-                session.commit()
-                outcome.add(kind, key, status, row.id)
-            except RecordInvalid as error:
-                session.rollback()
-                outcome.add(kind, key, "rejected", errors=[
-                    {"path": f"{prefix}.{e['path']}" if e["path"] else prefix,
-                     "message": e["message"]} for e in error.errors])
+            for attempt in range(1, RACE_ATTEMPTS + 1):
+                try:
+                    status, row_id = _apply_record(session, tenant_id, kind, dict(data),
+                                                   upsert, actor, request_id)
+                    outcome.add(kind, key, status, row_id)
+                    break
+                except (IntegrityError, StaleDataError, DuplicateKey):
+                    # A concurrent push wrote the same record first: apply ours over it.
+                    session.rollback()
+                    if attempt == RACE_ATTEMPTS:
+                        outcome.add(kind, key, "rejected", errors=[{
+                            "path": prefix, "message": "Changed concurrently; push it again."}])
+                except RecordInvalid as error:
+                    session.rollback()
+                    outcome.add(kind, key, "rejected", errors=[
+                        {"path": f"{prefix}.{e['path']}" if e["path"] else prefix,
+                         "message": e["message"]} for e in error.errors])
+                    break
     return outcome
+
+
+def _apply_record(session: Session, tenant_id: int, kind: str, data: dict[str, Any],
+                  upsert: Callable[..., Any], actor: str, request_id: str | None
+                  ) -> tuple[str, int]:
+    """Upsert one record and commit it with its audit row; returns (status, id)."""
+    row, before = upsert(session, tenant_id, data)
+    session.flush()
+    after = audit.snapshot(row)
+    if before is None:
+        status = "created"
+    elif before["version"] != after["version"]:
+        status = "updated"
+    else:
+        status = "unchanged"
+    if status != "unchanged":
+        audit.record(session, actor=actor, action=f"push.{status}", entity_type=kind,
+                     entity_id=row.id, tenant_id=tenant_id, before=before, after=after,
+                     request_id=request_id)
+    session.commit()
+    return status, int(row.id)
 
 
 def _existing(session: Session, model: type[Any], tenant_id: int, column: Any,
               value: str) -> Any:
     return session.scalar(select(model).where(model.tenant_id == tenant_id, column == value)
-                          .with_for_update())
+                          .with_for_update(of=model))
 
 
 def _upsert_item(session: Session, tenant_id: int, data: dict[str, Any]

@@ -18,6 +18,10 @@ class RecordInvalid(ValueError):
         return cls([{"path": path, "message": message}])
 
 
+class DuplicateKey(RecordInvalid):
+    """Another row of the tenant holds this natural key (perhaps committed a moment ago)."""
+
+
 class Conflict(Exception):
     """The write cannot happen in the current state (e.g. the row is still referenced)."""
 
