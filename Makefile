@@ -29,6 +29,10 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check hub connectors mappings jobs migrations tests
 	$(BIN)/mypy
 
+bench: $(VENV)/.installed-dev
+	scripts/ensure-services
+	$(BIN)/python bench/catalog_push.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
+
 serve: $(VENV)/.installed
 	GUDOK_ENVIRONMENT=demo $(BIN)/gudok serve
 
