@@ -12,7 +12,7 @@ from flask.cli import FlaskGroup
 from sqlalchemy import select
 
 from hub.db import session_scope
-from hub.settings import SettingsError
+from hub.settings import SettingsError, load_settings
 
 
 def _create_app() -> Flask:
@@ -21,7 +21,19 @@ def _create_app() -> Flask:
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True,
+class HubGroup(FlaskGroup):
+    """Help with a wrong setting names it in one line (FlaskGroup would print a traceback)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        try:
+            load_settings()
+        except SettingsError as error:
+            click.echo(f"gudok: {error}", err=True)
+            return sorted(self.commands)
+        return super().list_commands(ctx)
+
+
+@click.group(cls=HubGroup, create_app=_create_app, add_default_commands=True,
              load_dotenv=False, set_debug_flag=False)
 def cli() -> None:
     """Gudok Hub (구독 허브): the integration hub of a municipal subscription programme."""

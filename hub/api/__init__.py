@@ -6,10 +6,10 @@ import http
 from typing import Any
 
 import marshmallow as ma
-
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
 from flask_smorest import Api
+from werkzeug.routing import IntegerConverter
 
 from hub.api.problems import PROBLEM_TYPE, http_exception_problem
 
@@ -58,7 +58,17 @@ def schema_name(schema: Any) -> str:
     return name
 
 
+class IdConverter(IntegerConverter):
+    """<int:...> in API routes: a number beyond 64 bits names no row (404), rather than
+    reaching the database and failing there."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def register_api(app: Flask) -> None:
+    app.url_map.converters["int"] = IdConverter
     app.config.update(
         API_TITLE="Gudok Hub",
         API_VERSION="v1",

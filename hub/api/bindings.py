@@ -28,9 +28,9 @@ BindingPage = page_schema(BindingSchema, "BindingPage")
 
 
 class BindingListArgs(ListArgs):
-    connection_id = fields.Integer(validate=validate.Range(min=1))
+    connection_id = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))
     entity_type = fields.String(validate=validate.OneOf(BINDING_ENTITIES))
-    internal_id = fields.Integer(validate=validate.Range(min=1))
+    internal_id = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))
     external_id = fields.String()
     status = fields.String(validate=validate.OneOf(BINDING_STATUSES))
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from flask import current_app, g
 from flask_smorest import Blueprint as SmorestBlueprint
+from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -24,6 +25,34 @@ class Parser(FlaskParser):
     """Bad input is a 400 with field paths (webargs defaults to 422)."""
 
     DEFAULT_VALIDATION_STATUS = 400
+
+    def pre_load(self, location_data: Any, *, schema: Any, req: Any, location: str) -> Any:
+        """Refuse NUL characters anywhere: PostgreSQL cannot store them in text or JSON."""
+        if location in {"query", "querystring"}:
+            pairs: Any = req.args.items(multi=True)
+            errors = {key: [NUL_MESSAGE] for key, value in pairs if "\x00" in key + value}
+        else:
+            errors = _nul_errors(location_data)
+        if errors:
+            raise ValidationError(errors)
+        return location_data
+
+
+NUL_MESSAGE = "NUL characters (\\u0000) are not allowed."
+
+
+def _nul_errors(value: Any) -> Any:
+    """marshmallow-style messages for every string holding a NUL, keyed by where it is."""
+    if isinstance(value, str):
+        return [NUL_MESSAGE] if "\x00" in value else None
+    items: Any = value.items() if isinstance(value, Mapping) else \
+        enumerate(value) if isinstance(value, list) else ()
+    errors: dict[Any, Any] = {}
+    for key, inner in items:
+        found = [NUL_MESSAGE] if isinstance(key, str) and "\x00" in key else _nul_errors(inner)
+        if found:
+            errors[key] = found
+    return errors or None
 
 
 class Blueprint(SmorestBlueprint):

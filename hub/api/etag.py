@@ -18,7 +18,8 @@ def check_if_match(row: Any) -> None:
     header = request.headers.get("If-Match")
     if header is None:
         return
-    candidates = {part.strip().removeprefix("W/") for part in header.split(",")}
+    # RFC 9110: If-Match compares strongly, so a weak tag never matches.
+    candidates = {part.strip() for part in header.split(",")}
     if "*" in candidates or etag_of(row) in candidates:
         return
     raise ApiProblem(412, "Precondition Failed",

@@ -20,7 +20,7 @@ blp = Blueprint("items", __name__, url_prefix="/api/v1/items",
 
 
 class ItemListArgs(ListArgs):
-    merchant_id = fields.Integer(strict=False, validate=validate.Range(min=1))
+    merchant_id = fields.Integer(strict=False, validate=validate.Range(min=1, max=2**63 - 1))
     sku = fields.String()
     name = fields.String(metadata={"description": "contains, case-insensitive"})
     kind = fields.String(validate=validate.OneOf(ITEM_KINDS))

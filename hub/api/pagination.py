@@ -37,7 +37,8 @@ def decode_cursor(cursor: str) -> int:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
         after = value["after"]
-        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+        if not isinstance(after, int) or isinstance(after, bool) \
+                or not 0 <= after < 2**63:  # ids are 64-bit; a larger one breaks the query
             raise ValueError
         return after
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeError):

@@ -20,7 +20,7 @@ blp = Blueprint("plans", __name__, url_prefix="/api/v1/plans",
 
 
 class PlanListArgs(ListArgs):
-    box_id = fields.Integer(validate=validate.Range(min=1))
+    box_id = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))
     code = fields.String()
     cadence = fields.String(validate=validate.OneOf(CADENCES))
     status = fields.String()
@@ -35,11 +35,7 @@ def _update(session: Session, row: Plan, data: dict[str, Any]) -> Plan:
     return catalog.apply_plan(session, row.tenant_id, data, row)
 
 
-def _delete(session: Session, row: Plan) -> None:
-    session.delete(row)
-
-
 register_crud(blp, Resource(
     entity="plan", model=Plan, schema=PlanSchema, list_args=PlanListArgs, filters=_filters,
-    create=catalog.apply_plan, update=_update, delete=_delete,
+    create=catalog.apply_plan, update=_update, delete=catalog.delete_plan,
     tenant_for_create=tenant_of_reference(Box, "box_id")))

@@ -62,12 +62,12 @@ def http_exception_problem(error: HTTPException) -> Response:
     data = getattr(error, "data", None)
     if isinstance(data, Mapping) and "messages" in data:
         messages = data["messages"]
-        # webargs nests messages under the request location ("json", "query", ...).
+        # webargs nests messages under the request location ("json", "query", ...); the
+        # path names the field or the query parameter alone, as the service errors do.
         if isinstance(messages, Mapping):
-            for location, inner in messages.items():
-                prefix = "" if location in {"json", "form", "files"} else location
-                errors.extend(field_paths(inner, prefix))
-    title = error.name
+            for inner in messages.values():
+                errors.extend(field_paths(inner))
+    title = "Invalid request" if errors else error.name
     detail = error.description if not errors else "One or more fields are invalid."
     if status == 413:
         detail = "The request body is larger than this server accepts."

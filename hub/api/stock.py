@@ -73,8 +73,8 @@ register_crud(locations, Resource(
 
 
 class LevelListArgs(ListArgs):
-    item_id = fields.Integer(validate=validate.Range(min=1))
-    location_id = fields.Integer(validate=validate.Range(min=1))
+    item_id = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))
+    location_id = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))
 
 
 LevelPage = page_schema(StockLevelSchema, "StockLevelPage")

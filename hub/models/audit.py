@@ -13,6 +13,7 @@ from hub.models.base import Base, Id, IdMixin
 
 class AuditEntry(IdMixin, Base):
     __tablename__ = "audit_log"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     tenant_id: Mapped[int | None] = mapped_column(Id, index=True)
     actor: Mapped[str] = mapped_column(String(120))  # "token:<id>" or "cli"

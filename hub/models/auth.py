@@ -15,6 +15,7 @@ ROLES = ("admin", "operator", "mall", "viewer")
 
 class ApiToken(IdMixin, Base):
     __tablename__ = "api_token"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     tenant_id: Mapped[int | None] = mapped_column(
         Id, ForeignKey("tenant.id", ondelete="CASCADE"), index=True)

@@ -28,6 +28,7 @@ class Box(IdMixin, TenantMixin, TimestampMixin, VersionedMixin, Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "code"),
         CheckConstraint("capacity_per_round >= 0", name="capacity_not_negative"),
+        {"sqlite_autoincrement": True},
     )
 
     code: Mapped[str] = mapped_column(String(64))
@@ -48,7 +49,8 @@ class BoxVersion(IdMixin, Base):
     """An immutable composition of a box; a new one is made whenever components change."""
 
     __tablename__ = "box_version"
-    __table_args__ = (UniqueConstraint("box_id", "number"),)
+    __table_args__ = (UniqueConstraint("box_id", "number"),
+                      {"sqlite_autoincrement": True})
 
     box_id: Mapped[int] = mapped_column(Id, ForeignKey("box.id", ondelete="CASCADE"),
                                         index=True)
@@ -65,6 +67,7 @@ class BoxComponent(IdMixin, Base):
         UniqueConstraint("box_version_id", "item_id"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("weight > 0", name="weight_positive"),
+        {"sqlite_autoincrement": True},
     )
 
     box_version_id: Mapped[int] = mapped_column(

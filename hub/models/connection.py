@@ -24,7 +24,8 @@ BINDING_STATUSES = ("active", "tombstoned")
 
 class Connection(IdMixin, TenantMixin, TimestampMixin, VersionedMixin, Base):
     __tablename__ = "connection"
-    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),
+                      {"sqlite_autoincrement": True})
 
     connector: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
@@ -39,6 +40,7 @@ class Binding(IdMixin, TenantMixin, TimestampMixin, VersionedMixin, Base):
     __table_args__ = (
         UniqueConstraint("connection_id", "entity_type", "external_id"),
         UniqueConstraint("connection_id", "entity_type", "internal_id"),
+        {"sqlite_autoincrement": True},
     )
 
     connection_id: Mapped[int] = mapped_column(

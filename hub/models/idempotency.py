@@ -13,7 +13,8 @@ from hub.models.base import Base, Id, IdMixin, JsonValue
 
 class IdempotencyRecord(IdMixin, Base):
     __tablename__ = "idempotency_record"
-    __table_args__ = (UniqueConstraint("tenant_id", "endpoint", "key"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "endpoint", "key"),
+                      {"sqlite_autoincrement": True})
 
     tenant_id: Mapped[int] = mapped_column(Id, ForeignKey("tenant.id", ondelete="CASCADE"))
     endpoint: Mapped[str] = mapped_column(String(100))

@@ -19,6 +19,7 @@ class Item(IdMixin, TenantMixin, TimestampMixin, VersionedMixin, Base):
         CheckConstraint("list_price >= 0", name="list_price_not_negative"),
         CheckConstraint("supply_price IS NULL OR supply_price >= 0",
                         name="supply_price_not_negative"),
+        {"sqlite_autoincrement": True},
     )
 
     merchant_id: Mapped[int] = mapped_column(Id, ForeignKey("merchant.id", ondelete="RESTRICT"),

@@ -19,6 +19,7 @@ class Merchant(IdMixin, TenantMixin, TimestampMixin, VersionedMixin, Base):
         CheckConstraint("commission_rate_bp IS NULL OR "
                         "(commission_rate_bp >= 0 AND commission_rate_bp <= 10000)",
                         name="commission_rate_range"),
+        {"sqlite_autoincrement": True},
     )
 
     name: Mapped[str] = mapped_column(String(200))

@@ -21,6 +21,7 @@ class Plan(IdMixin, TenantMixin, TimestampMixin, VersionedMixin, Base):
         CheckConstraint("term_rounds IS NULL OR term_rounds >= prepaid_rounds",
                         name="term_covers_prepaid"),
         CheckConstraint("round_price >= 0", name="round_price_not_negative"),
+        {"sqlite_autoincrement": True},
     )
 
     box_id: Mapped[int] = mapped_column(Id, ForeignKey("box.id", ondelete="RESTRICT"),
@@ -47,6 +48,7 @@ class PricingRule(IdMixin, Base):
                         "AND amount IS NULL) OR "
                         "(kind = 'fixed' AND amount > 0 AND percent_bp IS NULL)",
                         name="kind_matches_value"),
+        {"sqlite_autoincrement": True},
     )
 
     plan_id: Mapped[int] = mapped_column(Id, ForeignKey("plan.id", ondelete="CASCADE"),

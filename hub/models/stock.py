@@ -15,7 +15,8 @@ LOCATION_KINDS = ("logistics_centre", "merchant_warehouse")
 
 class StockLocation(IdMixin, TenantMixin, TimestampMixin, VersionedMixin, Base):
     __tablename__ = "stock_location"
-    __table_args__ = (UniqueConstraint("tenant_id", "code"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "code"),
+                      {"sqlite_autoincrement": True})
 
     code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(200))
@@ -28,6 +29,7 @@ class StockLevel(IdMixin, TenantMixin, VersionedMixin, Base):
     __table_args__ = (
         UniqueConstraint("item_id", "location_id"),
         CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
+        {"sqlite_autoincrement": True},
     )
 
     item_id: Mapped[int] = mapped_column(Id, ForeignKey("item.id", ondelete="RESTRICT"),
@@ -42,6 +44,7 @@ class StockMovement(IdMixin, TenantMixin, Base):
     """Why a level changed: an absolute count or an adjustment with its reason."""
 
     __tablename__ = "stock_movement"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     stock_level_id: Mapped[int] = mapped_column(
         Id, ForeignKey("stock_level.id", ondelete="CASCADE"), index=True)

@@ -12,6 +12,7 @@ SETTLEMENT_CYCLES = ("weekly", "monthly")
 
 class Tenant(IdMixin, TimestampMixin, VersionedMixin, Base):
     __tablename__ = "tenant"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     code: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))

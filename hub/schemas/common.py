@@ -14,12 +14,13 @@ from hub.services.business_number import (
 
 CODE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
                        error="Letters, digits, '.', '_' and '-' only, at most 64.")
+# Amounts are stored in INTEGER columns (32-bit on PostgreSQL).
+KRW_MAX = 2**31 - 1
 
 
 def Krw(**kwargs: Any) -> fields.Integer:  # noqa: N802 - reads like a field class
-    """An amount in whole won: an integer, never negative."""
-    return fields.Integer(strict=True, validate=validate.Range(min=0, max=10_000_000_000),
-                          **kwargs)
+    """An amount in whole won: an integer, never negative, that fits the 32-bit columns."""
+    return fields.Integer(strict=True, validate=validate.Range(min=0, max=KRW_MAX), **kwargs)
 
 
 def Count(minimum: int = 0, **kwargs: Any) -> fields.Integer:  # noqa: N802

@@ -5,7 +5,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from hub.models.plan import CADENCES, FUNDERS, PLAN_STATUSES, RULE_KINDS
-from hub.schemas.common import CODE, Count, Krw, Ref, RowSchema, Text
+from hub.schemas.common import CODE, KRW_MAX, Count, Krw, Ref, RowSchema, Text
 
 
 class PricingRuleSchema(Schema):
@@ -15,7 +15,7 @@ class PricingRuleSchema(Schema):
                                 validate=validate.Range(min=1, max=10000),
                                 metadata={"description": "kind=percent: basis points"})
     amount = fields.Integer(strict=True, allow_none=True,
-                            validate=validate.Range(min=1, max=10_000_000_000),
+                            validate=validate.Range(min=1, max=KRW_MAX),
                             metadata={"description": "kind=fixed: KRW per round"})
     funder = fields.String(required=True, validate=validate.OneOf(FUNDERS))
     label = fields.String(allow_none=True, validate=validate.Length(max=200))

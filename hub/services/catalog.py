@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from hub.crypto import SecretBox
 from hub.db import utcnow
 from hub.models import Box, BoxComponent, BoxVersion, Item, Merchant, Plan, PricingRule
+from hub.services.bindings import tombstone_bindings
 from hub.services.validation import Conflict, DuplicateKey, RecordInvalid
 
 _MERCHANT_FIELDS = ("name", "business_number", "tax_type", "representative", "contact_email",
@@ -185,18 +186,26 @@ def apply_plan(session: Session, tenant_id: int, data: dict[str, Any],
 def delete_merchant(session: Session, row: Merchant) -> None:
     if session.scalar(select(Item.id).where(Item.merchant_id == row.id).limit(1)):
         raise Conflict("The merchant still has items; delete or move them first.")
+    tombstone_bindings(session, "merchant", row.id)
     session.delete(row)
 
 
 def delete_item(session: Session, row: Item) -> None:
     if session.scalar(select(BoxComponent.id).where(BoxComponent.item_id == row.id).limit(1)):
         raise Conflict("The item is part of a box composition; set it inactive instead.")
+    tombstone_bindings(session, "item", row.id)
+    session.delete(row)
+
+
+def delete_plan(session: Session, row: Plan) -> None:
+    tombstone_bindings(session, "plan", row.id)
     session.delete(row)
 
 
 def delete_box(session: Session, row: Box) -> None:
     if session.scalar(select(Plan.id).where(Plan.box_id == row.id).limit(1)):
         raise Conflict("The box has plans; retire it instead.")
+    tombstone_bindings(session, "box", row.id)
     row.current_version = None
     session.flush()
     session.delete(row)

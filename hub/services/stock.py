@@ -8,6 +8,9 @@ from sqlalchemy.orm import Session
 from hub.models import Item, StockLevel, StockLocation, StockMovement
 from hub.services.validation import RecordInvalid
 
+# The most a level may hold, as for an absolute count (the schemas' Count).
+MAX_ON_HAND = 1_000_000_000
+
 
 def _level(session: Session, tenant_id: int, item_id: int, location_id: int) -> StockLevel:
     item = session.get(Item, item_id)
@@ -44,6 +47,9 @@ def adjust_stock(session: Session, tenant_id: int, item_id: int, location_id: in
     if level.on_hand + delta < 0:
         raise RecordInvalid.at("delta", f"Would leave {level.on_hand + delta} on hand; "
                                         f"only {level.on_hand} are there.")
+    if level.on_hand + delta > MAX_ON_HAND:
+        raise RecordInvalid.at("delta", f"Would leave {level.on_hand + delta} on hand; "
+                                        f"at most {MAX_ON_HAND} fit.")
     level.on_hand += delta
     session.add(StockMovement(tenant_id=tenant_id, stock_level_id=level.id, kind="adjust",
                               delta=delta, on_hand_after=level.on_hand, reason=reason,

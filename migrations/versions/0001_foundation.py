@@ -32,7 +32,8 @@ def upgrade() -> None:
     sa.Column('request_id', sa.String(length=64), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('id', ID, autoincrement=True, nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_log'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_log')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_log_created_at'), ['created_at'], unique=False)
@@ -48,7 +49,8 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tenant')),
-    sa.UniqueConstraint('code', name=op.f('uq_tenant_code'))
+    sa.UniqueConstraint('code', name=op.f('uq_tenant_code')),
+    sqlite_autoincrement=True
     )
     op.create_table('api_token',
     sa.Column('tenant_id', ID, nullable=True),
@@ -61,7 +63,8 @@ def upgrade() -> None:
     sa.Column('id', ID, autoincrement=True, nullable=False),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenant.id'], name=op.f('fk_api_token_tenant_id_tenant'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_token')),
-    sa.UniqueConstraint('token_hash', name=op.f('uq_api_token_token_hash'))
+    sa.UniqueConstraint('token_hash', name=op.f('uq_api_token_token_hash')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('api_token', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_api_token_tenant_id'), ['tenant_id'], unique=False)
@@ -83,7 +86,8 @@ def upgrade() -> None:
     sa.CheckConstraint('capacity_per_round >= 0', name=op.f('ck_box_capacity_not_negative')),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenant.id'], name=op.f('fk_box_tenant_id_tenant'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_box')),
-    sa.UniqueConstraint('tenant_id', 'code', name=op.f('uq_box_tenant_id_code'))
+    sa.UniqueConstraint('tenant_id', 'code', name=op.f('uq_box_tenant_id_code')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('box', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_box_tenant_id'), ['tenant_id'], unique=False)
@@ -101,7 +105,8 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenant.id'], name=op.f('fk_connection_tenant_id_tenant'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_connection')),
-    sa.UniqueConstraint('tenant_id', 'name', name=op.f('uq_connection_tenant_id_name'))
+    sa.UniqueConstraint('tenant_id', 'name', name=op.f('uq_connection_tenant_id_name')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('connection', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_connection_tenant_id'), ['tenant_id'], unique=False)
@@ -118,7 +123,8 @@ def upgrade() -> None:
     sa.Column('id', ID, autoincrement=True, nullable=False),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenant.id'], name=op.f('fk_idempotency_record_tenant_id_tenant'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_idempotency_record')),
-    sa.UniqueConstraint('tenant_id', 'endpoint', 'key', name=op.f('uq_idempotency_record_tenant_id_endpoint_key'))
+    sa.UniqueConstraint('tenant_id', 'endpoint', 'key', name=op.f('uq_idempotency_record_tenant_id_endpoint_key')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('idempotency_record', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_idempotency_record_expires_at'), ['expires_at'], unique=False)
@@ -145,7 +151,8 @@ def upgrade() -> None:
     sa.CheckConstraint('commission_rate_bp IS NULL OR (commission_rate_bp >= 0 AND commission_rate_bp <= 10000)', name=op.f('ck_merchant_commission_rate_range')),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenant.id'], name=op.f('fk_merchant_tenant_id_tenant'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_merchant')),
-    sa.UniqueConstraint('tenant_id', 'business_number', name=op.f('uq_merchant_tenant_id_business_number'))
+    sa.UniqueConstraint('tenant_id', 'business_number', name=op.f('uq_merchant_tenant_id_business_number')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('merchant', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_merchant_tenant_id'), ['tenant_id'], unique=False)
@@ -162,7 +169,8 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenant.id'], name=op.f('fk_stock_location_tenant_id_tenant'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_stock_location')),
-    sa.UniqueConstraint('tenant_id', 'code', name=op.f('uq_stock_location_tenant_id_code'))
+    sa.UniqueConstraint('tenant_id', 'code', name=op.f('uq_stock_location_tenant_id_code')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('stock_location', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_stock_location_tenant_id'), ['tenant_id'], unique=False)
@@ -183,7 +191,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['tenant_id'], ['tenant.id'], name=op.f('fk_binding_tenant_id_tenant'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_binding')),
     sa.UniqueConstraint('connection_id', 'entity_type', 'external_id', name=op.f('uq_binding_connection_id_entity_type_external_id')),
-    sa.UniqueConstraint('connection_id', 'entity_type', 'internal_id', name=op.f('uq_binding_connection_id_entity_type_internal_id'))
+    sa.UniqueConstraint('connection_id', 'entity_type', 'internal_id', name=op.f('uq_binding_connection_id_entity_type_internal_id')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('binding', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_binding_connection_id'), ['connection_id'], unique=False)
@@ -196,13 +205,15 @@ def upgrade() -> None:
     sa.Column('id', ID, autoincrement=True, nullable=False),
     sa.ForeignKeyConstraint(['box_id'], ['box.id'], name=op.f('fk_box_version_box_id_box'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_box_version')),
-    sa.UniqueConstraint('box_id', 'number', name=op.f('uq_box_version_box_id_number'))
+    sa.UniqueConstraint('box_id', 'number', name=op.f('uq_box_version_box_id_number')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('box_version', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_box_version_box_id'), ['box_id'], unique=False)
 
     # box and box_version point at each other; the box's side is added once both exist.
-    with op.batch_alter_table('box', schema=None) as batch_op:
+    with op.batch_alter_table('box', schema=None,
+                              table_kwargs={'sqlite_autoincrement': True}) as batch_op:
         batch_op.create_foreign_key(batch_op.f('fk_box_current_version_id_box_version'),
                                     'box_version', ['current_version_id'], ['id'],
                                     ondelete='SET NULL')
@@ -228,7 +239,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['merchant_id'], ['merchant.id'], name=op.f('fk_item_merchant_id_merchant'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenant.id'], name=op.f('fk_item_tenant_id_tenant'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_item')),
-    sa.UniqueConstraint('tenant_id', 'sku', name=op.f('uq_item_tenant_id_sku'))
+    sa.UniqueConstraint('tenant_id', 'sku', name=op.f('uq_item_tenant_id_sku')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('item', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_item_merchant_id'), ['merchant_id'], unique=False)
@@ -254,7 +266,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['box_id'], ['box.id'], name=op.f('fk_plan_box_id_box'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenant.id'], name=op.f('fk_plan_tenant_id_tenant'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_plan')),
-    sa.UniqueConstraint('tenant_id', 'code', name=op.f('uq_plan_tenant_id_code'))
+    sa.UniqueConstraint('tenant_id', 'code', name=op.f('uq_plan_tenant_id_code')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('plan', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_plan_box_id'), ['box_id'], unique=False)
@@ -272,7 +285,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['box_version_id'], ['box_version.id'], name=op.f('fk_box_component_box_version_id_box_version'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['item_id'], ['item.id'], name=op.f('fk_box_component_item_id_item'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_box_component')),
-    sa.UniqueConstraint('box_version_id', 'item_id', name=op.f('uq_box_component_box_version_id_item_id'))
+    sa.UniqueConstraint('box_version_id', 'item_id', name=op.f('uq_box_component_box_version_id_item_id')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('box_component', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_box_component_box_version_id'), ['box_version_id'], unique=False)
@@ -291,7 +305,8 @@ def upgrade() -> None:
     sa.CheckConstraint("(kind = 'percent' AND percent_bp > 0 AND percent_bp <= 10000 AND amount IS NULL) OR (kind = 'fixed' AND amount > 0 AND percent_bp IS NULL)", name=op.f('ck_pricing_rule_kind_matches_value')),
     sa.CheckConstraint('from_round >= 1', name=op.f('ck_pricing_rule_from_round_positive')),
     sa.ForeignKeyConstraint(['plan_id'], ['plan.id'], name=op.f('fk_pricing_rule_plan_id_plan'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_pricing_rule'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_pricing_rule')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('pricing_rule', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_pricing_rule_plan_id'), ['plan_id'], unique=False)
@@ -309,7 +324,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['location_id'], ['stock_location.id'], name=op.f('fk_stock_level_location_id_stock_location'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenant.id'], name=op.f('fk_stock_level_tenant_id_tenant'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_stock_level')),
-    sa.UniqueConstraint('item_id', 'location_id', name=op.f('uq_stock_level_item_id_location_id'))
+    sa.UniqueConstraint('item_id', 'location_id', name=op.f('uq_stock_level_item_id_location_id')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('stock_level', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_stock_level_item_id'), ['item_id'], unique=False)
@@ -328,7 +344,8 @@ def upgrade() -> None:
     sa.Column('tenant_id', ID, nullable=False),
     sa.ForeignKeyConstraint(['stock_level_id'], ['stock_level.id'], name=op.f('fk_stock_movement_stock_level_id_stock_level'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenant.id'], name=op.f('fk_stock_movement_tenant_id_tenant'), ondelete='RESTRICT'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_stock_movement'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_stock_movement')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('stock_movement', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_stock_movement_stock_level_id'), ['stock_level_id'], unique=False)
@@ -367,7 +384,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_item_merchant_id'))
 
     op.drop_table('item')
-    with op.batch_alter_table('box', schema=None) as batch_op:
+    with op.batch_alter_table('box', schema=None,
+                              table_kwargs={'sqlite_autoincrement': True}) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_box_current_version_id_box_version'),
                                  type_='foreignkey')
 

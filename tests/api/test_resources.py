@@ -312,7 +312,8 @@ def test_lists_filter_by_their_fields(operator):
     catalog = create_catalog(operator)
     general = operator.post("/api/v1/merchants", json=merchant_body(
         2, name="Sunny Orchard 100%", tax_type="general")).get_json()
-    operator.post("/api/v1/merchants", json=merchant_body(3, name="Sunnyside", tax_type="simplified"))
+    operator.post("/api/v1/merchants",
+                  json=merchant_body(3, name="Sunnyside", tax_type="simplified"))
     operator.post("/api/v1/boxes", json={"code": "BOX-DRAFT", "title": "준비중"})
 
     def ids(path: str) -> list[int]:
@@ -334,4 +335,20 @@ def test_lists_filter_by_their_fields(operator):
     assert ids("/api/v1/plans?cadence=monthly") == [catalog["plan"]["id"]]
     assert ids("/api/v1/plans?cadence=weekly") == []
     assert ids("/api/v1/connections?name=한빛몰") == [catalog["connection"]["id"]]
-    assert error_paths(operator.get("/api/v1/merchants?tax_type=vat")) == ["query.tax_type"]
+    assert error_paths(operator.get("/api/v1/merchants?tax_type=vat")) == ["tax_type"]
+
+
+def test_deleting_a_row_tombstones_its_links_and_ids_are_never_reused(operator):
+    catalog = create_catalog(operator)
+    plan_id = catalog["plan"]["id"]
+    link = operator.post("/api/v1/bindings", json={
+        "connection_id": catalog["connection"]["id"], "entity_type": "plan",
+        "internal_id": plan_id, "external_id": "PLAN-EXT-1"}).get_json()
+    assert operator.delete(f"/api/v1/plans/{plan_id}").status_code == 204
+    assert operator.get(f"/api/v1/bindings/{link['id']}").get_json()["status"] == "tombstoned"
+    box_link = operator.get(f"/api/v1/bindings/{catalog['binding']['id']}").get_json()
+    assert box_link["status"] == "active"  # other rows' links are untouched
+    recreated = operator.post("/api/v1/plans", json={
+        "box_id": catalog["box"]["id"], "code": "PLAN-AGAIN", "name": "다시",
+        "cadence": "weekly", "round_price": 1000}).get_json()
+    assert recreated["id"] > plan_id
