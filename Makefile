@@ -23,10 +23,12 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	scripts/ensure-services
+	$(BIN)/ruff check hub connectors mappings jobs migrations tests bench
+	$(BIN)/mypy
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check hub connectors mappings jobs migrations tests
+	$(BIN)/ruff check hub connectors mappings jobs migrations tests bench
 	$(BIN)/mypy
 
 bench: $(VENV)/.installed-dev
