@@ -88,6 +88,7 @@ def register_api(app: Flask) -> None:
     api = HubApi(app, spec_kwargs={
         "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)})
     from hub.api import (
+        audit,
         bindings,
         boxes,
         catalog,
@@ -101,7 +102,7 @@ def register_api(app: Flask) -> None:
 
     for blueprint in (tenants.blp, merchants.blp, items.blp, boxes.blp, plans.blp,
                       stock.locations, stock.levels, connections.blp,
-                      connections.connectors_blp, bindings.blp, catalog.blp):
+                      connections.connectors_blp, bindings.blp, catalog.blp, audit.blp):
         api.register_blueprint(blueprint)
     api.spec.components.schema("Problem", schema=ProblemSchema)
     app.extensions["gudok_api"] = api

@@ -65,3 +65,15 @@ def test_reads_leave_no_audit_row(app, operator):
     for path in ("/api/v1/merchants", "/api/v1/boxes", "/api/v1/connections"):
         assert operator.get(path).status_code == 200
     assert len(audit_rows(app)) == count
+
+
+def test_the_audit_log_is_readable_by_its_tenant_only(app, operator, other_operator, admin):
+    catalog = create_catalog(operator)
+    merchant_id = catalog["merchant"]["id"]
+    entries = operator.get(f"/api/v1/audit-log?entity_type=merchant&entity_id={merchant_id}")
+    assert [(e["action"], e["entity_id"]) for e in entries.get_json()["data"]] == [
+        ("create", merchant_id)]
+    everything = operator.get("/api/v1/audit-log?limit=500").get_json()["data"]
+    assert len(everything) == len(audit_rows(app))
+    assert other_operator.get("/api/v1/audit-log").get_json()["data"] == []
+    assert admin.get("/api/v1/audit-log?tenant=hanbit").get_json()["data"] == everything
