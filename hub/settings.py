@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import logging
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -19,6 +21,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 ENVIRONMENTS = ("production", "demo", "test")
+INT_KEYS = ("max_request_bytes", "idempotency_ttl_hours", "page_size_default", "page_size_max",
+            "workers", "http_max_response_bytes", "http_max_attempts", "http_rate_limit_burst",
+            "http_breaker_failures")
+SECONDS_KEYS = ("http_connect_timeout_seconds", "http_timeout_seconds",
+                "http_max_rate_limit_wait_seconds", "http_rate_limit_per_second",
+                "http_breaker_cooldown_seconds")
+LIST_KEYS = ("secret_keys", "outbound_allow_hosts")
+_HOST_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.?)+$", re.I)
 
 
 class SettingsError(Exception):
@@ -44,6 +54,16 @@ class Settings:
     bind: str = "127.0.0.1:8000"
     workers: int = 2
     var_dir: str = "var"
+    outbound_allow_hosts: tuple[str, ...] = ()
+    http_connect_timeout_seconds: float = 5.0
+    http_timeout_seconds: float = 30.0
+    http_max_response_bytes: int = 5242880
+    http_max_attempts: int = 4
+    http_max_rate_limit_wait_seconds: float = 60.0
+    http_rate_limit_per_second: float = 5.0
+    http_rate_limit_burst: int = 10
+    http_breaker_failures: int = 5
+    http_breaker_cooldown_seconds: float = 30.0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -86,14 +106,18 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
 
 
 def _from_env(key: str, raw: str) -> Any:
-    if key == "secret_keys":
+    if key in LIST_KEYS:
         return [part.strip() for part in raw.split(",") if part.strip()]
-    if key in {"max_request_bytes", "idempotency_ttl_hours", "page_size_default",
-               "page_size_max", "workers"}:
+    if key in INT_KEYS:
         try:
             return int(raw)
         except ValueError:
             raise SettingsError(key, f"expected a whole number, got {raw!r}") from None
+    if key in SECONDS_KEYS:
+        try:
+            return float(raw)
+        except ValueError:
+            raise SettingsError(key, f"expected a number, got {raw!r}") from None
     return raw
 
 
@@ -104,14 +128,41 @@ def _positive_int(values: Mapping[str, Any], key: str) -> int:
     return value
 
 
+def _positive_number(values: Mapping[str, Any], key: str) -> float:
+    value = values[key]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1e9:
+        raise SettingsError(key, f"expected a positive number, got {value!r}")
+    return float(value)
+
+
+def _allow_hosts(value: Any) -> tuple[str, ...]:
+    """Host names, IP addresses or networks (CIDR) the hub may call though not public."""
+    entries = [value] if isinstance(value, str) else value
+    if not isinstance(entries, list | tuple):
+        raise SettingsError("outbound_allow_hosts", f"expected a list, got {value!r}")
+    checked = []
+    for index, entry in enumerate(entries):
+        text = entry.strip().lower() if isinstance(entry, str) else ""
+        try:
+            ipaddress.ip_network(text.strip("[]"), strict=False)
+        except ValueError:
+            if not _HOST_NAME.match(text):
+                raise SettingsError("outbound_allow_hosts", f"entry {index + 1} {entry!r} is "
+                                    "not a host name, IP address or network (no scheme, port "
+                                    "or path)") from None
+        checked.append(text)
+    return tuple(checked)
+
+
 def _validated(values: dict[str, Any], extra: dict[str, Any]) -> Settings:
     environment = values.get("environment")
     if environment not in ENVIRONMENTS:
         raise SettingsError("environment", f"must be one of {', '.join(ENVIRONMENTS)}, "
                                            f"got {environment!r}")
-    for key in ("max_request_bytes", "idempotency_ttl_hours", "page_size_default",
-                "page_size_max", "workers"):
+    for key in INT_KEYS:
         _positive_int(values, key)
+    for key in SECONDS_KEYS:
+        _positive_number(values, key)
     if values["page_size_default"] > values["page_size_max"]:
         raise SettingsError("page_size_default", "must not exceed page_size_max")
 
@@ -166,6 +217,16 @@ def _validated(values: dict[str, Any], extra: dict[str, Any]) -> Settings:
         bind=str(values.get("bind", "127.0.0.1:8000")),
         workers=values["workers"],
         var_dir=str(values.get("var_dir") or "var"),
+        outbound_allow_hosts=_allow_hosts(values.get("outbound_allow_hosts") or []),
+        http_connect_timeout_seconds=float(values["http_connect_timeout_seconds"]),
+        http_timeout_seconds=float(values["http_timeout_seconds"]),
+        http_max_response_bytes=values["http_max_response_bytes"],
+        http_max_attempts=values["http_max_attempts"],
+        http_max_rate_limit_wait_seconds=float(values["http_max_rate_limit_wait_seconds"]),
+        http_rate_limit_per_second=float(values["http_rate_limit_per_second"]),
+        http_rate_limit_burst=values["http_rate_limit_burst"],
+        http_breaker_failures=values["http_breaker_failures"],
+        http_breaker_cooldown_seconds=float(values["http_breaker_cooldown_seconds"]),
         extra=extra,
     )
 
