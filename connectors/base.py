@@ -111,6 +111,11 @@ class InboundDelivery:
     received_at: datetime
 
 
+class WebhookSignatureError(Exception):
+    """A webhook delivery is not signed by the connection's platform (bad, missing or
+    unknown-key signature): the endpoint answers 401 and stores nothing."""
+
+
 @dataclass
 class Page:
     """One page of an incremental stream: records, and the cursor to resume from."""

@@ -71,9 +71,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from hub.api.auth import install_auth
     from hub.api.problems import register_problem_handlers
     from hub.health import health
+    from hub.webhooks import register_webhooks
 
     register_problem_handlers(app)
     install_auth(app)
     app.register_blueprint(health)
     register_api(app)
+    register_webhooks(app)
     return app

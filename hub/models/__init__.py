@@ -6,6 +6,7 @@ from hub.models.base import Base
 from hub.models.box import Box, BoxComponent, BoxVersion
 from hub.models.connection import Binding, Connection
 from hub.models.idempotency import IdempotencyRecord
+from hub.models.inbox import InboxEntry
 from hub.models.item import Item
 from hub.models.merchant import Merchant
 from hub.models.plan import Plan, PricingRule
@@ -14,6 +15,6 @@ from hub.models.tenant import Tenant
 
 __all__ = [
     "ApiToken", "AuditEntry", "Base", "Binding", "Box", "BoxComponent", "BoxVersion",
-    "Connection", "IdempotencyRecord", "Item", "Merchant", "Plan", "PricingRule", "StockLevel",
-    "StockLocation", "StockMovement", "Tenant",
+    "Connection", "IdempotencyRecord", "InboxEntry", "Item", "Merchant", "Plan", "PricingRule",
+    "StockLevel", "StockLocation", "StockMovement", "Tenant",
 ]

@@ -41,6 +41,9 @@ def bind(session: Session, connection_id: int, entity_type: str, internal_id: in
     for _attempt in range(3):
         by_internal = _find(session, connection_id, entity_type, internal_id=internal_id)
         by_external = _find(session, connection_id, entity_type, external_id=external_id)
+        if by_internal is None and by_external is not None \
+                and by_external.internal_id == internal_id:
+            by_internal = by_external  # committed by someone else between the two reads
         if by_external is not None and by_external is not by_internal:
             if by_external.status == ACTIVE:
                 raise BindingConflict(f"{entity_type} {external_id!r} is linked to "

@@ -1,0 +1,1 @@
+"""Pure translation between canonical records and Saleor's GraphQL payloads (no I/O)."""
