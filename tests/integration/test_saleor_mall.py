@@ -1,0 +1,177 @@
+"""The hub installed into a sandbox Saleor mall over loopback: install, signed webhooks
+(good, tampered, wrong key, replayed), a box with two plans and stock pushed and read back."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from connectors.saleor.sandbox import SaleorSandbox
+from hub import create_app
+from hub.db import session_scope
+from hub.models import Connection, InboxEntry
+from hub.services.connections import full_config
+from jobs.catalog import push_catalog
+from tests.conftest import ApiClient, app_config, make_token
+from tests.factories import create_catalog
+
+LOOPBACK = ["127.0.0.1", "::1", "localhost"]
+PRODUCT = """
+query Product($id: ID!) {
+  product(id: $id) {
+    id name slug externalReference
+    metadata { key value }
+    channelListings { channel { slug } isPublished }
+    variants {
+      id sku name
+      metadata { key value }
+      channelListings { channel { slug } price { amount currency } }
+      stocks { warehouse { id } quantity }
+    }
+  }
+}"""
+
+
+@pytest.fixture
+def mall_app(app: Flask, database_url: str, tmp_path) -> Flask:
+    """The hub on the test database, allowed to call the sandbox on loopback."""
+    hub = create_app(app_config(database_url, outbound_allow_hosts=LOOPBACK,
+                                var_dir=str(tmp_path)))
+    yield hub
+    hub.extensions["gudok"].engine.dispose()
+
+
+@pytest.fixture
+def hub_url(mall_app: Flask) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, mall_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SaleorSandbox]:
+    with SaleorSandbox() as mall:
+        yield mall
+
+
+def inbox_count(app: Flask) -> int:
+    with session_scope(app.extensions["gudok"].session_factory) as session:
+        return int(session.scalar(select(func.count()).select_from(InboxEntry)))
+
+
+def metadata(node: dict[str, Any]) -> dict[str, str]:
+    return {m["key"]: m["value"] for m in node["metadata"]}
+
+
+@pytest.fixture
+def installed(mall_app, hub_url, sandbox, tenants) -> dict[str, Any]:
+    operator = ApiClient(mall_app.test_client(), make_token(mall_app, "operator", "hanbit"))
+    catalog = create_catalog(operator)
+    items, box = catalog["items"], catalog["box"]
+    operator.put("/api/v1/stock-levels", json={
+        "item_id": items[1]["id"], "location_id": catalog["location"]["id"], "on_hand": 30})
+    second = operator.post("/api/v1/plans", json={
+        "box_id": box["id"], "code": "PLAN-1-W", "name": "격주 12회", "cadence": "biweekly",
+        "prepaid_rounds": 12, "term_rounds": 12, "round_price": 43000}).get_json()
+    connection = operator.post("/api/v1/connections", json={
+        "connector": "saleor", "name": "한빛몰 (sandbox)",
+        "config": {"api_url": sandbox.graphql_url}}).get_json()
+    app = sandbox.install_app(f"{hub_url}saleor/{connection['id']}/manifest")
+    return {"operator": operator, "catalog": catalog, "plans": [catalog["plan"], second],
+            "connection": connection, "app": app}
+
+
+def test_install_stores_the_app_token_encrypted(mall_app, installed):
+    shown = installed["operator"].get(f"/api/v1/connections/{installed['connection']['id']}")
+    assert shown.get_json()["config"]["app_token"] == "********"
+    state = mall_app.extensions["gudok"]
+    with session_scope(state.session_factory) as session:
+        row = session.get(Connection, installed["connection"]["id"])
+        assert full_config(state.secrets, row)["app_token"] == installed["app"].token
+        assert installed["app"].token not in (row.secrets_encrypted or "")
+
+
+def test_a_box_with_two_plans_and_stock_is_pushed_and_read_back(mall_app, installed, sandbox):
+    box = installed["catalog"]["box"]
+    connection_id = installed["connection"]["id"]
+    with mall_app.app_context():
+        report = push_catalog(connection_id)
+    assert (report.pushed, report.skipped) == ([box["id"]], [])
+
+    links = installed["operator"].get(
+        f"/api/v1/bindings?connection_id={connection_id}").get_json()["data"]
+    by_entity = {(b["entity_type"], b["internal_id"]): b["external_id"] for b in links}
+    product_id = by_entity[("box", box["id"])]
+    product = sandbox.execute(PRODUCT, {"id": product_id}, superuser=True)["data"]["product"]
+
+    assert product["name"] == box["title"]
+    assert metadata(product)["gudok.box_id"] == str(box["id"])
+    other_mall = installed["catalog"]["binding"]["url"]
+    assert other_mall in metadata(product)["gudok.links"]  # the cross-listing link
+    assert [(c["channel"]["slug"], c["isPublished"]) for c in product["channelListings"]] == [
+        ("default-channel", True)]
+    variants = {v["id"]: v for v in product["variants"]}
+    assert len(variants) == 2
+    # Availability: item 1 has 40 (1 a box), item 2 has 30 (2 a box) -> 15, under capacity.
+    for plan in installed["plans"]:
+        variant = variants[by_entity[("plan", plan["id"])]]
+        assert metadata(variant)["gudok.plan_id"] == str(plan["id"])
+        prices = [(c["channel"]["slug"], c["price"]["amount"], c["price"]["currency"])
+                  for c in variant["channelListings"]]
+        assert prices == [("default-channel", plan["round_price"] * plan["prepaid_rounds"],
+                           "KRW")]
+        assert [s["quantity"] for s in variant["stocks"]] == [15]
+
+    before = sandbox.execute(PRODUCT, {"id": product_id}, superuser=True)
+    with mall_app.app_context():
+        again = push_catalog(connection_id)
+    assert again.pushed == [box["id"]]
+    assert sandbox.execute(PRODUCT, {"id": product_id}, superuser=True) == before
+
+
+def test_signed_webhooks_land_once_and_forgeries_are_refused(mall_app, installed, sandbox):
+    with mall_app.app_context():
+        push_catalog(installed["connection"]["id"])
+    links = installed["operator"].get("/api/v1/bindings?entity_type=plan").get_json()["data"]
+    variant = next(b["external_id"] for b in links
+                   if b["connection_id"] == installed["connection"]["id"])
+    sandbox.drain()
+    start, baseline = len(sandbox.deliveries), inbox_count(mall_app)
+
+    order_id = sandbox.place_order([(variant, 1)])
+    assert sandbox.drain()
+    good = [d for d in sandbox.deliveries[start:] if d.target_url.startswith("http://127")]
+    assert good and all(d.status == "delivered" for d in good), [
+        (d.event, d.status, d.attempts) for d in good]
+    assert {d.event for d in good} >= {"order_created"}
+    landed = inbox_count(mall_app)
+    assert landed == baseline + len(good)
+
+    sandbox.faults.tamper_next_signature()
+    sandbox.update_order_status(order_id, "UNFULFILLED")
+    sandbox.faults.sign_with_wrong_key_next()
+    sandbox.cancel(order_id)
+    assert sandbox.drain()
+    later = sandbox.deliveries[start + len(good):]
+    refused = [d for d in later if d.attempts == [401]]  # 4xx: Saleor does not retry
+    assert len(refused) == 2, [(d.event, d.status, d.attempts) for d in later]
+    accepted = [d for d in later if d.status == "delivered"]
+    assert len(accepted) + len(refused) == len(later)
+    assert inbox_count(mall_app) == landed + len(accepted)
+
+    replay = sandbox.redeliver(good[0])
+    assert sandbox.drain()
+    assert replay.attempts[-1] == 200
+    total = inbox_count(mall_app)
+    sandbox.redeliver(good[0])
+    assert sandbox.drain()
+    assert inbox_count(mall_app) == total
