@@ -153,8 +153,10 @@ def secrets_rotate() -> None:
 
 
 @cli.command()
-def demo() -> None:
-    """Migrate, load the demo municipality (idempotent) and summarise it."""
+@click.option("--mall/--no-mall", "with_mall", default=True,
+              help="also install the hub into a sandbox mall and push the catalog")
+def demo(with_mall: bool) -> None:
+    """Migrate, load the demo municipality (idempotent), summarise it, and run the mall."""
     from hub import migrate
     from hub.services.demo import load_demo
 
@@ -176,13 +178,39 @@ def demo() -> None:
     click.echo(f"  locations  {counts['locations']:>4}  {counts['units_on_hand']} units on hand")
     changes = ", ".join(f"{v} {k}" for k, v in sorted(summary.changes.items()))
     click.echo(f"  this run: {changes or 'nothing changed (already loaded)'}")
+    if with_mall:
+        _mall_demo(state)
     click.echo("Next: `gudok tokens create --tenant hanbit --role operator` for a token, "
                "`gudok serve` for the API at /api/v1 (docs at /api/v1/docs).")
+
+
+def _mall_demo(state: Any) -> None:
+    from rich.progress import Progress
+
+    from hub.demo_mall import run_mall_demo
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with Progress(transient=True) as bar:
+        task = bar.add_task("pushing boxes to the sandbox mall", total=None)
+        result = run_mall_demo(app, "hanbit", progress=lambda _box: bar.advance(task))
+    report = result.report
+    click.echo(f"Mall: Saleor sandbox at {result.graphql_url} (connection "
+               f"{result.connection_id}): app installed, token stored encrypted")
+    click.echo(f"  {len(report.pushed)} boxes pushed as products with {result.variants} plan "
+               f"variants and their stock ({report.outcome}"
+               + (f", {len(report.skipped)} skipped" if report.skipped else "") + ")")
+    click.echo(f"  {result.orders} sandbox orders -> {result.webhooks_in_inbox} signed "
+               "webhooks verified into the inbox")
 
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "demo":
         os.environ.setdefault("GUDOK_ENVIRONMENT", "demo")
+        # The demo's sandbox mall listens on loopback, and answers as fast as it is asked.
+        os.environ.setdefault("GUDOK_OUTBOUND_ALLOW_HOSTS", "127.0.0.1,::1,localhost")
+        os.environ.setdefault("GUDOK_HTTP_RATE_LIMIT_PER_SECOND", "500")
+        os.environ.setdefault("GUDOK_HTTP_RATE_LIMIT_BURST", "500")
+        os.environ.setdefault("GUDOK_LOG_LEVEL", "WARNING")
     try:
         cli.main(prog_name="gudok")
     except SettingsError as error:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from hub import create_app
 from hub.crypto import SecretBox, SecretError
 from hub.db import session_scope
-from hub.models import Merchant
+from hub.models import Connection, Merchant
 from hub.services.business_number import normalize_business_number
 from hub.services.demo import read_demo_files
 from tests.conftest import _create_postgres_database, _drop_postgres_database
@@ -187,8 +187,13 @@ def test_secrets_rotate_moves_every_secret_to_the_new_key(
     with pytest.raises(SecretError):
         SecretBox([new_key]).decrypt(next(iter(before.values())))
 
+    with session_scope(hub.app().extensions["gudok"].session_factory) as session:
+        connections = len(session.scalars(select(Connection).where(
+            Connection.secrets_encrypted.is_not(None))).all())
+    assert connections == 2  # the demo's sandbox mall (its app token) and the one above
     output = hub.ok("secrets", "rotate", keys=f"{new_key},{old_key}")
-    assert output.strip() == f"{len(before) + 1} secrets re-encrypted with the first key"
+    assert output.strip() == \
+        f"{len(before) + connections} secrets re-encrypted with the first key"
 
     expected = {normalize_business_number(m["business_number"]): m["payout_account"]
                 for m in read_demo_files()["merchants"]["merchants"]}
