@@ -17,7 +17,7 @@ from hub import create_app
 from hub.db import session_scope
 from hub.models import Connection, InboxEntry
 from hub.services.connections import full_config
-from jobs.catalog import push_catalog
+from jobs.catalog import import_catalog, push_catalog
 from tests.conftest import ApiClient, app_config, make_token
 from tests.factories import create_catalog
 
@@ -175,3 +175,44 @@ def test_signed_webhooks_land_once_and_forgeries_are_refused(mall_app, installed
     sandbox.redeliver(good[0])
     assert sandbox.drain()
     assert inbox_count(mall_app) == total
+
+
+def test_the_malls_own_subscription_products_are_imported_as_draft_boxes(
+        mall_app, installed, sandbox):
+    connection_id = installed["connection"]["id"]
+    with mall_app.app_context():
+        push_catalog(connection_id)  # the hub's own box: not imported back
+    product = sandbox.create_product(
+        "몰 자체 꿀 정기배송", product_type="구독 꾸러미",
+        metadata={"gudok.box_code": "MALL-HONEY", "gudok.category": "processed"},
+        variants=[{"sku": "MALL-HONEY-M3", "name": "월간 3회", "price": 90000,
+                   "stocks": {}}])
+    variant = sandbox.execute(PRODUCT, {"id": product}, superuser=True)[
+        "data"]["product"]["variants"][0]["id"]
+    sandbox.execute("""mutation M($id: ID!, $input: [MetadataInput!]!) {
+        updateMetadata(id: $id, input: $input) { errors { message } } }""",
+                    {"id": variant, "input": [
+                        {"key": "gudok.cadence", "value": "monthly"},
+                        {"key": "gudok.prepaid_rounds", "value": "3"}]}, superuser=True)
+    sandbox.create_product("몰 일반 상품", variants=[{"sku": "PLAIN-1", "name": "단품",
+                                                  "price": 5000}])  # not a subscription
+
+    with mall_app.app_context():
+        first = import_catalog(connection_id)
+        again = import_catalog(connection_id)
+    assert [(r["type"], r["key"], r["status"]) for r in first.results] == [
+        ("box", "MALL-HONEY", "created"), ("plan", "MALL-HONEY-M3", "created")]
+    assert {r["status"] for r in again.results} == {"unchanged"}
+    operator = installed["operator"]
+    box = operator.get("/api/v1/boxes?code=MALL-HONEY").get_json()["data"][0]
+    assert (box["status"], box["category"], box["title"]) == ("draft", "processed",
+                                                              "몰 자체 꿀 정기배송")
+    plan = operator.get("/api/v1/plans?code=MALL-HONEY-M3").get_json()["data"][0]
+    assert (plan["cadence"], plan["prepaid_rounds"], plan["round_price"]) == (
+        "monthly", 3, 30000)
+    links = operator.get(f"/api/v1/bindings?connection_id={connection_id}&internal_id="
+                         f"{box['id']}&entity_type=box").get_json()["data"]
+    assert [b["external_id"] for b in links] == [product]
+    hub_box = installed["catalog"]["box"]["code"]
+    assert operator.get(f"/api/v1/boxes?code={hub_box}").get_json()["data"][0][
+        "title"] == installed["catalog"]["box"]["title"]
