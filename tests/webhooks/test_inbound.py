@@ -153,3 +153,16 @@ def test_the_endpoint_needs_no_api_token_and_only_takes_post(app: Flask,
     assert response.status_code == 405
     with session_scope(app.extensions["gudok"].session_factory) as session:
         assert session.scalar(select(func.count()).select_from(InboxEntry)) == 0
+
+
+def test_the_same_delivery_twenty_times_at_once_is_one_inbox_row(
+        app: Flask, mock: Any, saleor_connection: int) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    serve_jwks(mock, jwk(rsa_key("main"), "k1"))
+    headers = signed()
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = sorted(pool.map(lambda _n: post(app, saleor_connection, headers).status_code,
+                                   range(20)))
+    assert statuses == [200] * 19 + [202]
+    assert len(inbox(app)) == 1
