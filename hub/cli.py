@@ -187,8 +187,14 @@ def demo(with_mall: bool) -> None:
 def _mall_demo(state: Any) -> None:
     from rich.progress import Progress
 
+    from connectors.saleor.sandbox.schema import reference_schema_path
     from hub.demo_mall import run_mall_demo
 
+    schema = reference_schema_path()
+    if not schema.is_file():
+        click.echo(f"Mall: skipped, the sandbox mall needs Saleor's schema at {schema} "
+                   "(set GUDOK_SALEOR_SCHEMA to its path)")
+        return
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     with Progress(transient=True) as bar:
         task = bar.add_task("pushing boxes to the sandbox mall", total=None)
