@@ -74,7 +74,10 @@ def receive(connection_id: int) -> Response:
         delivery: InboundDelivery = connector.verify_webhook(
             ctx, CaseInsensitiveDict(request.headers.items()), body)
     except WebhookSignatureError as error:
-        return problem_response(401, "Unauthorized", str(error))
+        # Malformed signature headers or body are a 400, a wrong signature a 401.
+        status = int(getattr(error, "status", 401))
+        return problem_response(status, "Bad Request" if status == 400 else "Unauthorized",
+                                str(error))
     except ConnectorFailure as error:
         # Keys could not be fetched or checked now: the delivery may be genuine.
         log.warning("webhook for connection %s not verified now: %s", connection_id,

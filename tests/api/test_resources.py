@@ -222,8 +222,8 @@ def test_connection_config_is_validated_by_its_connector(operator):
     assert error_paths(create(connector="saleor", config={
         "api_url": "https://mall.example.kr/graphql/", "colour": "red"})) == ["config.colour"]
     assert error_paths(create(connector="partner", config={
-        "platform_name": "지역장터", "inbound_signing_secret": "plain"})) == \
-        ["config.inbound_signing_secret"]
+        "platform_name": "지역장터", "inbound_secret": "plain"})) == \
+        ["config.inbound_secret"]
     assert error_paths(create(connector="shopify", config={})) == ["connector"]
     assert _list(operator, "/api/v1/connections") == []
 

@@ -115,12 +115,16 @@ def test_legacy_hmac_only_on_a_connection_with_the_secret(app: Flask, operator: 
     assert post(app, saleor_connection, headers, BODY + b" ").status_code == 401
 
 
-def test_unknown_or_webhookless_connections_are_404(app: Flask, operator: Any,
+def test_unknown_or_disabled_connections_are_404(app: Flask, operator: Any,
                                                     saleor_connection: int) -> None:
     assert post(app, 987654, signed()).status_code == 404
+    # A partner connection whose inbound secret is not set yet: the hub's side is not ready,
+    # so the platform is told to send it again later, and nothing is stored.
     partner = operator.post("/api/v1/connections", json={
         "connector": "partner", "name": "다온", "config": {"platform_name": "다온"}})
-    assert post(app, partner.get_json()["id"], signed()).status_code == 404
+    waiting = post(app, partner.get_json()["id"], signed())
+    assert waiting.status_code == 503 and waiting.headers["Retry-After"]
+    assert inbox(app) == []
     operator.patch(f"/api/v1/connections/{saleor_connection}", json={"status": "disabled"})
     assert post(app, saleor_connection, signed()).status_code == 404
 
