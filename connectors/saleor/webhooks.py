@@ -46,10 +46,15 @@ def delivery_key(event: str, body: bytes) -> str:
     return hashlib.sha256(event.encode("utf-8") + body).hexdigest()
 
 
+FETCH_WAIT_SECONDS = 15.0  # how long a delivery waits for another's key fetch
+
+
 @dataclass
 class _KeySet:
     keys: dict[str, RSAPublicKey] = field(default_factory=dict)
     fetched_at: float | None = None  # when the last fetch was attempted (monotonic)
+    fetching: threading.Event | None = None  # set when the fetch in flight has finished
+    fetches: int = 0  # successful fetches, so a waiter can tell the one it awaited failed
 
 
 class KeyCache:
@@ -80,14 +85,31 @@ class KeyCache:
             age = None if entry.fetched_at is None else now - entry.fetched_at
             if age is not None and age < self.max_age and kid in entry.keys:
                 return entry.keys[kid]
-            if age is not None and age < self.refetch_interval:
-                raise TransientError("a webhook names a signing key the hub has not seen; "
-                                     "the mall's keys were fetched moments ago")
-            entry.fetched_at = now
-        keys = fetch_keys(ctx, url)  # outside the lock: a slow mall must not block others
-        with self._lock:
-            entry.keys = keys
-        return keys.get(kid)
+            in_flight, fetches = entry.fetching, entry.fetches
+            if in_flight is None:
+                if age is not None and age < self.refetch_interval:
+                    raise TransientError("a webhook names a signing key the hub has not "
+                                         "seen; the mall's keys were fetched moments ago")
+                entry.fetched_at = now
+                entry.fetching = done = threading.Event()
+        if in_flight is not None:
+            # Another delivery is fetching the keys right now: its answer is ours too.
+            if not in_flight.wait(timeout=FETCH_WAIT_SECONDS):
+                raise TransientError("the mall's signing keys are still being fetched")
+            with self._lock:
+                if entry.fetches == fetches:
+                    raise TransientError("the mall's signing keys could not be fetched")
+                return entry.keys.get(kid)
+        try:
+            keys = fetch_keys(ctx, url)  # outside the lock: a slow mall must not block others
+            with self._lock:
+                entry.keys = keys
+                entry.fetches += 1
+            return keys.get(kid)
+        finally:
+            with self._lock:
+                entry.fetching = None
+            done.set()
 
 
 def fetch_keys(ctx: SyncContext, url: str) -> dict[str, RSAPublicKey]:
