@@ -97,16 +97,20 @@ def tokens() -> None:
 
 
 @tokens.command("create")
-@click.option("--role", required=True, type=click.Choice(["admin", "operator", "mall", "viewer"]))
+@click.option("--role", required=True,
+              type=click.Choice(["admin", "operator", "mall", "viewer", "partner"]))
 @click.option("--tenant", "tenant_code", default=None, help="tenant code (not for admin)")
+@click.option("--connection", "connection_id", type=int, default=None,
+              help="the partner connection a partner token speaks for (partner only)")
 @click.option("--label", default=None, help="who or what the token is for")
-def tokens_create(role: str, tenant_code: str | None, label: str | None) -> None:
+def tokens_create(role: str, tenant_code: str | None, connection_id: int | None,
+                  label: str | None) -> None:
     """Create a token and print it alone on stdout; it is not shown again."""
     from hub.services.tokens import TokenError, create_token
 
     try:
         with session_scope(_state().session_factory) as session:
-            _row, plaintext = create_token(session, role, tenant_code, label)
+            _row, plaintext = create_token(session, role, tenant_code, label, connection_id)
     except TokenError as error:
         raise click.UsageError(str(error)) from None
     click.echo(plaintext)

@@ -66,7 +66,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    from hub.services.catalog_changes import install  # imports the models, which import us
+
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    install(factory)  # every session writes the catalog change log with its changes
+    return factory
 
 
 @contextmanager

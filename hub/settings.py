@@ -23,7 +23,7 @@ from sqlalchemy.exc import ArgumentError
 ENVIRONMENTS = ("production", "demo", "test")
 INT_KEYS = ("max_request_bytes", "idempotency_ttl_hours", "page_size_default", "page_size_max",
             "workers", "http_max_response_bytes", "http_max_attempts", "http_rate_limit_burst",
-            "http_breaker_failures")
+            "http_breaker_failures", "feed_overlap_seconds")
 SECONDS_KEYS = ("http_connect_timeout_seconds", "http_timeout_seconds",
                 "http_max_rate_limit_wait_seconds", "http_rate_limit_per_second",
                 "http_breaker_cooldown_seconds")
@@ -49,6 +49,7 @@ class Settings:
     idempotency_ttl_hours: int = 24
     page_size_default: int = 50
     page_size_max: int = 500
+    feed_overlap_seconds: int = 120
     default_time_zone: str = "Asia/Seoul"
     log_level: str = "INFO"
     bind: str = "127.0.0.1:8000"
@@ -212,6 +213,7 @@ def _validated(values: dict[str, Any], extra: dict[str, Any]) -> Settings:
         idempotency_ttl_hours=values["idempotency_ttl_hours"],
         page_size_default=values["page_size_default"],
         page_size_max=values["page_size_max"],
+        feed_overlap_seconds=values["feed_overlap_seconds"],
         default_time_zone=str(time_zone),
         log_level=level,
         bind=str(values.get("bind", "127.0.0.1:8000")),

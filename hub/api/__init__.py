@@ -81,8 +81,8 @@ def register_api(app: Flask) -> None:
             "security": [{"bearerAuth": []}],
             "components": {"securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer"}}},
-            "info": {"description": "Operator and mall API of Gudok Hub. Errors are "
-                                    "application/problem+json (RFC 9457)."},
+            "info": {"description": "Operator, mall and Partner API of Gudok Hub. Errors "
+                                    "are application/problem+json (RFC 9457)."},
         },
     )
     api = HubApi(app, spec_kwargs={
@@ -95,6 +95,8 @@ def register_api(app: Flask) -> None:
         connections,
         items,
         merchants,
+        offerings,
+        partner,
         plans,
         stock,
         tenants,
@@ -102,7 +104,8 @@ def register_api(app: Flask) -> None:
 
     for blueprint in (tenants.blp, merchants.blp, items.blp, boxes.blp, plans.blp,
                       stock.locations, stock.levels, connections.blp,
-                      connections.connectors_blp, bindings.blp, catalog.blp, audit.blp):
+                      connections.connectors_blp, offerings.blp, bindings.blp, catalog.blp,
+                      audit.blp, partner.blp):
         api.register_blueprint(blueprint)
     api.spec.components.schema("Problem", schema=ProblemSchema)
     app.extensions["gudok_api"] = api

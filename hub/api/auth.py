@@ -15,6 +15,8 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PUBLIC_PATHS = frozenset({"/api/v1/openapi.json", "/api/v1/docs"})
 # Writes a mall token may make: pushing its catalog.
 MALL_WRITES = frozenset({"/api/v1/catalog/push"})
+# The Partner API: only partner tokens call it, and they call nothing else.
+PARTNER_PREFIX = "/api/v1/partner/"
 
 
 def install_auth(app: Flask) -> None:
@@ -32,6 +34,9 @@ def install_auth(app: Flask) -> None:
         if principal is None:
             raise _unauthorized("The token is unknown or revoked.")
         g.principal = principal
+        if (principal.role == "partner") != path.startswith(PARTNER_PREFIX):
+            raise ApiProblem(403, "Forbidden", "A partner token may call only /api/v1/partner/, "
+                             "and only a partner token may call it.")
         if request.method not in READ_METHODS:
             if principal.role == "viewer":
                 raise ApiProblem(403, "Forbidden", "A viewer token can only read.")

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from hub.db import utcnow
 from hub.models.base import Base, Id, IdMixin
 
-ROLES = ("admin", "operator", "mall", "viewer")
+ROLES = ("admin", "operator", "mall", "viewer", "partner")
 
 
 class ApiToken(IdMixin, Base):
@@ -25,3 +25,6 @@ class ApiToken(IdMixin, Base):
     prefix: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column()
+    # A partner token speaks for one platform: its partner connection (None for other roles).
+    connection_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("connection.id", ondelete="CASCADE"), index=True)

@@ -20,6 +20,9 @@ from tests.factories import create_catalog
 PUBLIC = {"/api/v1/openapi.json", "/api/v1/docs", "/api/v1/docs/<path:filename>"}
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 ADMIN_ONLY_PREFIX = "/api/v1/tenants"
+# Only partner tokens may call the Partner API (tests/api/test_partner_feed.py covers them);
+# every other token, admin included, gets 403 there.
+PARTNER_PREFIX = "/api/v1/partner/"
 PATCH_BODY: dict[str, Any] = {}  # valid for every PATCH, so only the lookup can refuse
 
 
@@ -35,7 +38,7 @@ def api_routes(app: Flask) -> list[tuple[str, str, list[str]]]:
     return found
 
 
-def member_ids(world: dict[str, Any], tenant_id: int) -> dict[str, int]:
+def member_ids(world: dict[str, Any], tenant_id: int) -> dict[str, Any]:
     """Tenant A's id for every URL argument a route can take."""
     return {
         "tenant_id": tenant_id,
@@ -47,7 +50,15 @@ def member_ids(world: dict[str, Any], tenant_id: int) -> dict[str, int]:
         "level_id": world["level"]["id"],
         "connection_id": world["connection"]["id"],
         "binding_id": world["binding"]["id"],
+        "box_code": world["box"]["code"],
     }
+
+
+def member_bodies(world: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Valid bodies for member writes that a PATCH_BODY would not satisfy, so only the
+    lookup can refuse."""
+    return {("/api/v1/connections/<int:connection_id>/offerings", "PUT"):
+            {"box_ids": [world["box"]["id"]]}}
 
 
 def cross_tenant_bodies(world: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -82,10 +93,10 @@ def cross_tenant_bodies(world: dict[str, Any]) -> dict[tuple[str, str], dict[str
     }
 
 
-def url_for(rule: str, ids: dict[str, int]) -> str:
+def url_for(rule: str, ids: dict[str, Any]) -> str:
     url = rule
     for name, value in ids.items():
-        url = url.replace(f"<int:{name}>", str(value))
+        url = url.replace(f"<int:{name}>", str(value)).replace(f"<{name}>", str(value))
     assert "<" not in url, f"{rule}: add its URL argument to member_ids()"
     return url
 
@@ -112,13 +123,15 @@ def snapshot(api: ApiClient) -> dict[str, Any]:
 def test_other_tenants_token_gets_404_on_every_member_route(app, world, tenants, operator,
                                                             other_operator):
     ids = member_ids(world, tenants["hanbit"])
+    bodies = member_bodies(world)
     before = snapshot(operator)
     checked = 0
     for rule, method, arguments in api_routes(app):
         if not arguments:
             continue
-        response = send(other_operator, method, url_for(rule, ids), PATCH_BODY)
-        expected = 403 if rule.startswith(ADMIN_ONLY_PREFIX) else 404
+        response = send(other_operator, method, url_for(rule, ids),
+                        bodies.get((rule, method), PATCH_BODY))
+        expected = 403 if rule.startswith((ADMIN_ONLY_PREFIX, PARTNER_PREFIX)) else 404
         assert response.status_code == expected, (method, rule, response.get_json())
         assert response.mimetype == "application/problem+json"
         checked += 1
@@ -134,7 +147,7 @@ def test_other_tenants_token_sees_and_reaches_nothing_through_collections(
         if arguments:
             continue
         response = send(other_operator, method, rule, bodies.get((rule, method)))
-        if rule.startswith(ADMIN_ONLY_PREFIX):
+        if rule.startswith((ADMIN_ONLY_PREFIX, PARTNER_PREFIX)):
             assert response.status_code == 403, (method, rule)
         elif method == "GET":
             assert response.status_code == 200, (rule, response.get_json())
@@ -161,7 +174,8 @@ def test_viewer_gets_403_on_every_write(app, world, tenants, viewer, operator):
         assert response.status_code == 403, (method, rule, response.get_json())
     for rule, method, _arguments in api_routes(app):
         if method == "GET" and not rule.startswith(ADMIN_ONLY_PREFIX):
-            assert send(viewer, "GET", url_for(rule, ids)).status_code == 200, rule
+            expected = 403 if rule.startswith(PARTNER_PREFIX) else 200
+            assert send(viewer, "GET", url_for(rule, ids)).status_code == expected, rule
     assert snapshot(operator) == before
 
 
@@ -194,7 +208,8 @@ def test_admin_reaches_every_tenant(app, world, tenants, admin):
     ids = member_ids(world, tenants["hanbit"])
     for rule, method, _arguments in api_routes(app):
         if method == "GET":
-            assert send(admin, "GET", url_for(rule, ids)).status_code == 200, rule
+            expected = 403 if rule.startswith(PARTNER_PREFIX) else 200
+            assert send(admin, "GET", url_for(rule, ids)).status_code == expected, rule
     listed = admin.get("/api/v1/merchants?tenant=dasol").get_json()["data"]
     assert listed == []
     listed = admin.get("/api/v1/merchants?tenant=hanbit").get_json()["data"]
