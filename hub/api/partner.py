@@ -32,6 +32,8 @@ def _connection() -> Connection:
     connection = db().get(Connection, p.connection_id) if p.connection_id else None
     if connection is None or connection.tenant_id != p.tenant_id:
         raise ApiProblem(403, "Forbidden", "This token is bound to no partner connection.")
+    if connection.status == "disabled":  # paused only stops the hub's notifications
+        raise ApiProblem(403, "Forbidden", "The operator has disabled this connection.")
     return connection
 
 

@@ -255,3 +255,13 @@ def test_the_partner_api_is_documented(app, admin):
     assert feed["tags"] == ["Partner API"]
     assert "/api/v1/partner/listings/{box_code}" in spec["paths"]
     assert any(tag["name"] == "Partner API" for tag in spec["tags"])
+
+
+def test_a_disabled_connection_cannot_read_but_a_paused_one_can(shop, operator):
+    """Paused only stops the hub's notifications; disabled shuts the platform out."""
+    operator.patch(f"/api/v1/connections/{shop['a_id']}", json={"status": "paused"})
+    assert shop["a"].get("/api/v1/partner/feed").status_code == 200
+    operator.patch(f"/api/v1/connections/{shop['a_id']}", json={"status": "disabled"})
+    problem(shop["a"].get("/api/v1/partner/feed"), 403)
+    problem(shop["a"].put(f"/api/v1/partner/listings/{shop['boxes'][0]['code']}",
+                          json={"external_id": "A-1", "url": "https://a.example.kr/1"}), 403)
