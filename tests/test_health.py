@@ -81,3 +81,15 @@ def test_readyz_is_503_when_the_database_does_not_answer(
     assert body["checks"]["database"] == "failed: OperationalError"
     assert "s3cret-pw" not in response.get_data(as_text=True)
     assert "127.0.0.1" not in response.get_data(as_text=True)
+
+
+def test_the_api_answers_503_problem_when_the_database_does_not_answer(
+        make_app: Callable[..., Flask]) -> None:
+    app = make_app("postgresql+psycopg://gudok:s3cret-pw@127.0.0.1:1/gudok")
+    response = app.test_client().get("/api/v1/merchants",
+                                     headers={"Authorization": "Bearer gdk_anything"})
+    assert response.status_code == 503
+    assert response.mimetype == "application/problem+json"
+    assert response.headers["Retry-After"] == "30"
+    text = response.get_data(as_text=True)
+    assert "s3cret-pw" not in text and "Traceback" not in text

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, g, json
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from hub.services.validation import field_paths
@@ -91,6 +92,15 @@ def register_problem_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Response:
         return http_exception_problem(error)
+
+    @app.errorhandler(OperationalError)
+    def _database_down(error: OperationalError) -> Response:
+        # The database did not answer: the caller may retry; nothing was half-written.
+        log.error("database unavailable in request %s: %s", g.get("request_id"),
+                  type(error.orig).__name__)
+        return problem_response(503, "Service Unavailable",
+                                "The database is not answering; try again shortly.",
+                                headers={"Retry-After": "30"})
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
