@@ -12,6 +12,7 @@ from flask_smorest import Api
 from werkzeug.routing import IntegerConverter
 
 from hub.api.problems import PROBLEM_TYPE, http_exception_problem
+from hub.schemas.common import ID_MAX
 
 
 class FieldErrorSchema(ma.Schema):
@@ -63,7 +64,7 @@ class IdConverter(IntegerConverter):
     reaching the database and failing there."""
 
     def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", ID_MAX)
         super().__init__(url_map, *args, **kwargs)
 
 

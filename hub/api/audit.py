@@ -13,6 +13,7 @@ from hub.api.common import Blueprint, db
 from hub.api.crud import ListArgs, with_filters
 from hub.api.pagination import page, page_schema, paginate
 from hub.models import AuditEntry
+from hub.schemas.common import IdFilter
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit-log",
                 description="One entry per write through the API, oldest first.")
@@ -33,7 +34,7 @@ class AuditEntrySchema(Schema):
 
 class AuditListArgs(ListArgs):
     entity_type = fields.String(validate=validate.Length(max=32))
-    entity_id = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))
+    entity_id = IdFilter()
     actor = fields.String(validate=validate.Length(max=120))
     action = fields.String(validate=validate.Length(max=32))
 

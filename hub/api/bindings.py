@@ -16,6 +16,7 @@ from hub.api.pagination import page, page_schema, paginate
 from hub.api.problems import ApiProblem, field_error
 from hub.models import Binding, Box, Connection, Item, Merchant, Plan
 from hub.models.connection import BINDING_ENTITIES, BINDING_STATUSES
+from hub.schemas.common import IdFilter
 from hub.schemas.connection import BindingSchema
 from hub.services.audit import snapshot
 
@@ -28,9 +29,9 @@ BindingPage = page_schema(BindingSchema, "BindingPage")
 
 
 class BindingListArgs(ListArgs):
-    connection_id = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))
+    connection_id = IdFilter()
     entity_type = fields.String(validate=validate.OneOf(BINDING_ENTITIES))
-    internal_id = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))
+    internal_id = IdFilter()
     external_id = fields.String()
     status = fields.String(validate=validate.OneOf(BINDING_STATUSES))
 

@@ -12,6 +12,7 @@ from hub.api.common import Blueprint
 from hub.api.crud import ListArgs, Resource, register_crud, tenant_of_reference, with_filters
 from hub.models import Item, Merchant
 from hub.models.item import ITEM_KINDS, TAX_CATEGORIES
+from hub.schemas.common import IdFilter
 from hub.schemas.item import ItemSchema
 from hub.services import catalog
 
@@ -20,7 +21,7 @@ blp = Blueprint("items", __name__, url_prefix="/api/v1/items",
 
 
 class ItemListArgs(ListArgs):
-    merchant_id = fields.Integer(strict=False, validate=validate.Range(min=1, max=2**63 - 1))
+    merchant_id = IdFilter()
     sku = fields.String()
     name = fields.String(metadata={"description": "contains, case-insensitive"})
     kind = fields.String(validate=validate.OneOf(ITEM_KINDS))

@@ -13,6 +13,7 @@ from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from hub.api.problems import field_error
+from hub.schemas.common import ID_MAX
 
 T = TypeVar("T")
 
@@ -38,7 +39,7 @@ def decode_cursor(cursor: str) -> int:
         value = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
         after = value["after"]
         if not isinstance(after, int) or isinstance(after, bool) \
-                or not 0 <= after < 2**63:  # ids are 64-bit; a larger one breaks the query
+                or not 0 <= after <= ID_MAX:  # a larger id would break the query
             raise ValueError
         return after
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeError):

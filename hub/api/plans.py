@@ -12,6 +12,7 @@ from hub.api.common import Blueprint
 from hub.api.crud import ListArgs, Resource, register_crud, tenant_of_reference, with_filters
 from hub.models import Box, Plan
 from hub.models.plan import CADENCES
+from hub.schemas.common import IdFilter
 from hub.schemas.plan import PlanSchema
 from hub.services import catalog
 
@@ -20,7 +21,7 @@ blp = Blueprint("plans", __name__, url_prefix="/api/v1/plans",
 
 
 class PlanListArgs(ListArgs):
-    box_id = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))
+    box_id = IdFilter()
     code = fields.String()
     cadence = fields.String(validate=validate.OneOf(CADENCES))
     status = fields.String()

@@ -15,6 +15,7 @@ from hub.api.crud import ListArgs, Resource, register_crud, with_filters
 from hub.api.pagination import page, page_schema, paginate
 from hub.models import Item, StockLevel, StockLocation, StockMovement
 from hub.models.stock import LOCATION_KINDS
+from hub.schemas.common import IdFilter
 from hub.schemas.stock import (
     StockAdjustSchema,
     StockLevelSchema,
@@ -73,8 +74,8 @@ register_crud(locations, Resource(
 
 
 class LevelListArgs(ListArgs):
-    item_id = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))
-    location_id = fields.Integer(validate=validate.Range(min=1, max=2**63 - 1))
+    item_id = IdFilter()
+    location_id = IdFilter()
 
 
 LevelPage = page_schema(StockLevelSchema, "StockLevelPage")

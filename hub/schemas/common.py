@@ -14,6 +14,8 @@ from hub.services.business_number import (
 
 CODE = validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
                        error="Letters, digits, '.', '_' and '-' only, at most 64.")
+# Row ids are 64-bit; a larger number names no row and must not reach the database.
+ID_MAX = 2**63 - 1
 # Amounts are stored in INTEGER columns (32-bit on PostgreSQL).
 KRW_MAX = 2**31 - 1
 
@@ -31,6 +33,11 @@ def Count(minimum: int = 0, **kwargs: Any) -> fields.Integer:  # noqa: N802
 def Ref(**kwargs: Any) -> fields.Integer:  # noqa: N802
     """The id of another row of the same tenant."""
     return fields.Integer(strict=True, validate=validate.Range(min=1, max=2**62), **kwargs)
+
+
+def IdFilter(**kwargs: Any) -> fields.Integer:  # noqa: N802
+    """A row id given as a query-string filter."""
+    return fields.Integer(validate=validate.Range(min=1, max=ID_MAX), **kwargs)
 
 
 def Text(max_length: int, **kwargs: Any) -> fields.String:  # noqa: N802

@@ -26,9 +26,8 @@ from sqlalchemy.orm import Session
 
 from hub.db import utcnow
 from hub.models import Box, CatalogChange, Connection, Offering
+from hub.schemas.common import ID_MAX
 from hub.services.listings import box_listing
-
-MAX_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,7 @@ def encode_cursor(cursor: FeedCursor) -> str:
 
 
 def _is_id(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ID
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= ID_MAX
 
 
 def decode_cursor(text: str) -> FeedCursor:

@@ -3,18 +3,17 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from connectors.saleor.sandbox import SaleorSandbox
 from hub import create_app
 from hub.db import session_scope
+from hub.demo_mall import serving
 from hub.models import Connection, InboxEntry
 from hub.services.connections import full_config
 from jobs.catalog import import_catalog, push_catalog
@@ -49,12 +48,8 @@ def mall_app(app: Flask, database_url: str, tmp_path) -> Flask:
 
 @pytest.fixture
 def hub_url(mall_app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, mall_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/"
-    server.shutdown()
-    thread.join(timeout=10)
+    with serving(mall_app) as url:
+        yield url
 
 
 @pytest.fixture
