@@ -98,6 +98,7 @@ def register_api(app: Flask) -> None:
         merchants,
         offerings,
         partner,
+        partner_products,
         plans,
         stock,
         tenants,
@@ -106,7 +107,7 @@ def register_api(app: Flask) -> None:
     for blueprint in (tenants.blp, merchants.blp, items.blp, boxes.blp, plans.blp,
                       stock.locations, stock.levels, connections.blp,
                       connections.connectors_blp, offerings.blp, bindings.blp, catalog.blp,
-                      audit.blp, partner.blp):
+                      audit.blp, partner.blp, partner_products.blp):
         api.register_blueprint(blueprint)
     api.spec.components.schema("Problem", schema=ProblemSchema)
     app.extensions["gudok_api"] = api

@@ -10,14 +10,15 @@ from hub.models.inbox import InboxEntry
 from hub.models.item import Item
 from hub.models.merchant import Merchant
 from hub.models.outbox import OutboxMessage
-from hub.models.partner import CatalogChange, Offering
+from hub.models.partner import CatalogChange, Offering, PartnerProduct
 from hub.models.plan import Plan, PricingRule
 from hub.models.stock import StockLevel, StockLocation, StockMovement
+from hub.models.sync import PushState, StreamCursor
 from hub.models.tenant import Tenant
 
 __all__ = [
     "ApiToken", "AuditEntry", "Base", "Binding", "Box", "BoxComponent", "BoxVersion",
     "CatalogChange", "Connection", "IdempotencyRecord", "InboxEntry", "Item", "Merchant",
-    "Offering", "OutboxMessage", "Plan", "PricingRule", "StockLevel", "StockLocation",
-    "StockMovement", "Tenant",
+    "Offering", "OutboxMessage", "PartnerProduct", "Plan", "PricingRule", "PushState",
+    "StockLevel", "StockLocation", "StockMovement", "StreamCursor", "Tenant",
 ]

@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from hub.db import session_scope
-from hub.models import ApiToken
+from hub.models import ApiToken, PartnerProduct
 from hub.services.tokens import digest, revoke_token
 from tests.conftest import ApiClient, make_token
 from tests.factories import create_catalog
@@ -51,6 +51,8 @@ def member_ids(world: dict[str, Any], tenant_id: int) -> dict[str, Any]:
         "connection_id": world["connection"]["id"],
         "binding_id": world["binding"]["id"],
         "box_code": world["box"]["code"],
+        "product_id": world["partner_product"]["id"],
+        "external_id": world["partner_product"]["external_id"],
     }
 
 
@@ -108,8 +110,16 @@ def send(api: ApiClient, method: str, url: str, body: Any = None) -> Any:
 
 
 @pytest.fixture
-def world(operator: ApiClient) -> dict[str, Any]:
-    return create_catalog(operator)
+def world(app: Flask, operator: ApiClient) -> dict[str, Any]:
+    world = create_catalog(operator)
+    with session_scope(app.extensions["gudok"].session_factory) as session:
+        row = PartnerProduct(tenant_id=world["box"]["tenant_id"],
+                             connection_id=world["connection"]["id"], external_id="P-1",
+                             name="x", url="http://127.0.0.1/p/1", price=1, cadence="weekly")
+        session.add(row)
+        session.flush()
+        world["partner_product"] = {"id": row.id, "external_id": row.external_id}
+    return world
 
 
 def snapshot(api: ApiClient) -> dict[str, Any]:
