@@ -14,7 +14,7 @@ from hub.api.crud import ListArgs, with_filters
 from hub.api.etag import check_if_match, etag_of
 from hub.api.pagination import page, page_schema, paginate
 from hub.api.problems import ApiProblem, field_error
-from hub.models import Binding, Box, Connection, Item, Merchant, Plan
+from hub.models import Binding, Box, Connection, Item, Merchant, PartnerProduct, Plan
 from hub.models.connection import BINDING_ENTITIES, BINDING_STATUSES
 from hub.schemas.common import IdFilter
 from hub.schemas.connection import BindingSchema
@@ -24,7 +24,7 @@ blp = Blueprint("bindings", __name__, url_prefix="/api/v1/bindings",
                 description="Links between hub rows and their ids and URLs on a connection.")
 
 ENTITY_MODELS: dict[str, type[Any]] = {"merchant": Merchant, "item": Item, "box": Box,
-                                       "plan": Plan}
+                                       "plan": Plan, "partner_product": PartnerProduct}
 BindingPage = page_schema(BindingSchema, "BindingPage")
 
 

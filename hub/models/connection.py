@@ -18,7 +18,7 @@ from hub.models.base import (
 )
 
 CONNECTION_STATUSES = ("active", "paused", "disabled")
-BINDING_ENTITIES = ("merchant", "item", "box", "plan")
+BINDING_ENTITIES = ("merchant", "item", "box", "plan", "partner_product")
 BINDING_STATUSES = ("active", "tombstoned")
 
 
