@@ -109,9 +109,8 @@ def send(api: ApiClient, method: str, url: str, body: Any = None) -> Any:
     return getattr(api, method.lower())(url, json=body)
 
 
-@pytest.fixture
-def world(app: Flask, operator: ApiClient) -> dict[str, Any]:
-    world = create_catalog(operator)
+def add_partner_product(app: Flask, world: dict[str, Any]) -> dict[str, Any]:
+    """A platform product of the world's tenant, for the routes that take its ids."""
     with session_scope(app.extensions["gudok"].session_factory) as session:
         row = PartnerProduct(tenant_id=world["box"]["tenant_id"],
                              connection_id=world["connection"]["id"], external_id="P-1",
@@ -120,6 +119,11 @@ def world(app: Flask, operator: ApiClient) -> dict[str, Any]:
         session.flush()
         world["partner_product"] = {"id": row.id, "external_id": row.external_id}
     return world
+
+
+@pytest.fixture
+def world(app: Flask, operator: ApiClient) -> dict[str, Any]:
+    return add_partner_product(app, create_catalog(operator))
 
 
 def snapshot(api: ApiClient) -> dict[str, Any]:

@@ -14,7 +14,14 @@ from sqlalchemy import delete, func, select, update
 from hub.db import session_scope, utcnow
 from hub.models import AuditEntry, CatalogChange
 from hub.services.tokens import TokenError, create_token
-from tests.api.test_isolation import PARTNER_PREFIX, api_routes, member_ids, send, url_for
+from tests.api.test_isolation import (
+    PARTNER_PREFIX,
+    add_partner_product,
+    api_routes,
+    member_ids,
+    send,
+    url_for,
+)
 from tests.conftest import ApiClient
 from tests.factories import create_catalog, error_paths, problem
 
@@ -64,7 +71,7 @@ def shop(app: Flask, gap: int, operator: ApiClient,
          other_operator: ApiClient) -> dict[str, Any]:
     """hanbit: OFFERED boxes offered to platforms A and B, one box offered to nobody; dasol:
     a box offered to its own platform."""
-    world = create_catalog(operator)
+    world = add_partner_product(app, create_catalog(operator))
     item = world["items"][0]["id"]
     boxes = [world["box"]] + [add_box(operator, f"FEED-{n}", item) for n in range(OFFERED - 1)]
     hidden = add_box(operator, "HIDDEN", item)
