@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from connectors.base import Connector, InboundDelivery, Page, SyncContext
-from connectors.saleor import adapters, streams, webhooks
+from connectors.saleor import adapters, link_out, streams, webhooks
 from connectors.saleor import listing as listings
 from connectors.saleor.config import SaleorConfigSchema
 from connectors.saleor.manifest import REQUIRED_PERMISSIONS
@@ -34,6 +34,15 @@ class SaleorConnector(Connector):
 
     def push_availability(self, ctx: SyncContext, listing: dict[str, Any]) -> None:
         listings.push_availability(ctx, listing)
+
+    def push_link_out(self, ctx: SyncContext, product: dict[str, Any]) -> dict[str, Any]:
+        """List a partner's approved product as a link-out (shown, priced, not for sale);
+        returns external_id and url."""
+        return link_out.push_link_out(ctx, product)
+
+    def remove_link_out(self, ctx: SyncContext, external_id: str) -> None:
+        """Unpublish a link-out product; one already hidden or deleted is no error."""
+        link_out.remove_link_out(ctx, external_id)
 
     def pull_orders(self, ctx: SyncContext, cursor: str | None, until: datetime) -> Page:
         return streams.pull_orders(ctx, cursor, until)

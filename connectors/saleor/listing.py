@@ -82,7 +82,7 @@ def _ours(values: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in values.items() if k.startswith(m.PREFIX)}
 
 
-def _price_matches(variant: Mapping[str, Any], channel_id: str, wanted: int) -> bool:
+def price_matches(variant: Mapping[str, Any], channel_id: str, wanted: int) -> bool:
     price = m.variant_channel_price(variant, channel_id)
     try:
         return price is not None and money(price, "price") == wanted
@@ -113,10 +113,14 @@ def push_box(ctx: SyncContext, raw_listing: Mapping[str, Any]) -> dict[str, Any]
         adapters.set_product_listing(client, product_id,
                                      m.product_listing_input(listing, channel_id), record)
     variants = _sync_variants(client, product, listing, channel_id, record)
-    template = option(ctx.config, "storefront_url_template")
-    url = str(template).replace("{slug}", str(product.get("slug") or m.product_slug(listing))) \
-        if template else None
+    url = storefront_url(ctx, str(product.get("slug") or m.product_slug(listing)))
     return {"external_id": product_id, "variants": variants, "url": url}
+
+
+def storefront_url(ctx: SyncContext, slug: str) -> str | None:
+    """The product's page in the mall's storefront, when the connection names a template."""
+    template = option(ctx.config, "storefront_url_template")
+    return str(template).replace("{slug}", slug) if template else None
 
 
 def _sync_variants(client: SaleorClient, product: Mapping[str, Any],
@@ -150,7 +154,7 @@ def _sync_variants(client: SaleorClient, product: Mapping[str, Any],
         if _ours(m.metadata_dict(variant.get("metadata"))) != wanted_meta:
             adapters.update_metadata(client, variant_id, m.metadata_input(wanted_meta),
                                      record)
-        if not _price_matches(variant, channel_id, m.variant_price(plan)):
+        if not price_matches(variant, channel_id, m.variant_price(plan)):
             adapters.set_variant_listing(client, variant_id,
                                          m.variant_listing_input(plan, channel_id), record)
     if missing:

@@ -15,6 +15,7 @@ from connectors.saleor.config import option
 from connectors.saleor.listing import client_for
 from hub.errors import RecordError
 from mappings.saleor.catalog import import_record
+from mappings.saleor.link_out import is_link_out
 from mappings.saleor.orders import order_record
 
 DEFAULT_LOOKBACK_SECONDS = 300
@@ -105,14 +106,18 @@ def pull_orders(ctx: SyncContext, cursor: str | None, until: datetime) -> Page:
 
 def pull_catalog(ctx: SyncContext, cursor: str | None, until: datetime) -> Page:
     """Mall products of the subscription product type as catalog import records; a mall
-    without that type has nothing to import yet."""
+    without that type has nothing to import yet. Link-out products share the type but are
+    partners' products, not boxes, so they are left out."""
     client = client_for(ctx)
     channel = str(option(ctx.config, "channel_slug"))
     type_id = adapters.find_product_type(client, str(option(ctx.config, "product_type_name")))
     if type_id is None:
         return Page([], cursor, False)
-    return pull_window(
-        ctx, cursor, until,
-        lambda gte, lte, after: adapters.products_page(client, channel, type_id, gte, lte,
-                                                       after=after),
-        lambda node: import_record(node, channel_slug=channel))
+
+    def boxes_page(gte: str | None, lte: str, after: str | None) -> Connection:
+        page = adapters.products_page(client, channel, type_id, gte, lte, after=after)
+        return Connection([node for node in page.nodes if not is_link_out(node)],
+                          page.end_cursor, page.has_next)
+
+    return pull_window(ctx, cursor, until, boxes_page,
+                       lambda node: import_record(node, channel_slug=channel))

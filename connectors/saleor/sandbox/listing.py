@@ -1,4 +1,5 @@
-"""Saleor's cursor connections (keyset pagination, at most 100 a page) and list filters."""
+"""Saleor's cursor connections (keyset pagination, at most 100 a page), their sort orders,
+list filters and lookup-argument rules."""
 
 from __future__ import annotations
 
@@ -174,3 +175,43 @@ def combine_where(record: Rec, where: dict[str, Any] | None,
     if where.get("AND") and not all(combine_where(record, w, test) for w in where["AND"]):
         return False
     return not where.get("OR") or any(combine_where(record, w, test) for w in where["OR"])
+
+
+# -- sorting and lookup rules shared by the query resolvers ---------------------------------
+
+def field_key(name: str) -> Any:
+    def key(record: Rec) -> Any:
+        if name == "_type_name":
+            return record["productType"]["name"]
+        value = record.get(name)
+        if value is None:
+            return EPOCH if name in ("updatedAt", "created") else ""
+        return value
+    return key
+
+
+def pk_key(record: Rec) -> Any:
+    return int(record["pk"]) if record["pk"].isdigit() else record["pk"]
+
+
+def sorted_connection(items: list[Rec], args: dict[str, Any], name: str,
+                      fields: dict[str, str], default: tuple[str, bool]) -> Rec:
+    sort_by = args.get("sortBy") or {}
+    field_name = fields.get(sort_by.get("field") or "", default[0]) if sort_by else default[0]
+    descending = sort_by.get("direction") == "DESC" if sort_by else default[1]
+    return connection(items, args, name, [field_key(field_name), pk_key], descending)
+
+
+def one_filter(args: dict[str, Any]) -> None:
+    if args.get("filter") and args.get("where"):
+        raise GraphQLError("Only one filtering argument (filter or where) can be specified.")
+
+
+def one_of(**given: Any) -> None:
+    """Saleor's rule for lookups: exactly one of the identifying arguments."""
+    named = [name for name, value in given.items() if value is not None]
+    if not named:
+        raise GraphQLError("At least one of arguments is required: "
+                           + ", ".join(f"'{name}'" for name in given) + ".")
+    if len(named) > 1:
+        raise GraphQLError(f"Argument '{named[0]}' cannot be combined with '{named[1]}'")

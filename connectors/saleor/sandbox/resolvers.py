@@ -8,63 +8,33 @@ from __future__ import annotations
 from typing import Any
 
 from graphql import (
-    GraphQLError,
     GraphQLInterfaceType,
     GraphQLObjectType,
     GraphQLResolveInfo,
     GraphQLSchema,
 )
 
-from connectors.saleor.sandbox.context import Context, ctx, node_or_none
+from connectors.saleor.sandbox.context import ctx, node_or_none
 from connectors.saleor.sandbox.listing import (
-    EPOCH,
     check_supported,
     combine_where,
     connection,
-    description_text,
     in_range,
     matches_filter_input,
     metadata_matches,
+    one_filter,
+    pk_key,
     pks,
+    sorted_connection,
     text_search,
 )
+from connectors.saleor.sandbox.products import q_product, q_product_variant, q_products
 from connectors.saleor.sandbox.schema import PermissionDenied
 from connectors.saleor.sandbox.store import Rec
 
-STAFF_PRODUCT_PERMISSIONS = ("MANAGE_ORDERS", "MANAGE_DISCOUNTS", "MANAGE_PRODUCTS")
-PRODUCT_SORT = {"NAME": "name", "LAST_MODIFIED": "updatedAt", "LAST_MODIFIED_AT": "updatedAt",
-                "DATE": "updatedAt", "CREATED_AT": "created", "TYPE": "_type_name"}
 ORDER_SORT = {"NUMBER": "_number", "CREATION_DATE": "created", "CREATED_AT": "created",
               "LAST_MODIFIED_AT": "updatedAt", "CUSTOMER": "userEmail",
               "PAYMENT": "paymentStatus", "FULFILLMENT_STATUS": "status", "STATUS": "status"}
-
-
-def _field_key(name: str) -> Any:
-    def key(record: Rec) -> Any:
-        if name == "_type_name":
-            return record["productType"]["name"]
-        value = record.get(name)
-        if value is None:
-            return EPOCH if name in ("updatedAt", "created") else ""
-        return value
-    return key
-
-
-def _pk(record: Rec) -> Any:
-    return int(record["pk"]) if record["pk"].isdigit() else record["pk"]
-
-
-def _sorted_connection(items: list[Rec], args: dict[str, Any], name: str,
-                       fields: dict[str, str], default: tuple[str, bool]) -> Rec:
-    sort_by = args.get("sortBy") or {}
-    field_name = fields.get(sort_by.get("field") or "", default[0]) if sort_by else default[0]
-    descending = sort_by.get("direction") == "DESC" if sort_by else default[1]
-    return connection(items, args, name, [_field_key(field_name), _pk], descending)
-
-
-def _one_filter(args: dict[str, Any]) -> None:
-    if args.get("filter") and args.get("where"):
-        raise GraphQLError("Only one filtering argument (filter or where) can be specified.")
 
 
 # -- Query -----------------------------------------------------------------------------------
@@ -104,7 +74,7 @@ def _simple_list(info: GraphQLResolveInfo, type_name: str, name: str,
              and (wanted is None or r["pk"] in wanted)
              and (not given.get("slugs") or r.get("slug") in given["slugs"])
              and (not given.get("kind") or r.get("kind") == given["kind"])]
-    return _sorted_connection(items, args, name, {"NAME": "name"}, ("slug", False))
+    return sorted_connection(items, args, name, {"NAME": "name"}, ("slug", False))
 
 
 def q_warehouses(_root: Any, info: GraphQLResolveInfo, **args: Any) -> Rec:
@@ -117,115 +87,6 @@ def q_product_types(_root: Any, info: GraphQLResolveInfo, **args: Any) -> Rec:
 
 def q_categories(_root: Any, info: GraphQLResolveInfo, **args: Any) -> Rec:
     return _simple_list(info, "Category", "categories", args)
-
-
-def listing_in(product: Rec, channel_slug: str) -> Rec | None:
-    return next((cl for cl in product["channelListings"]
-                 if cl["channel"]["slug"] == channel_slug), None)
-
-
-def visible_products(c: Context, channel_slug: str | None) -> list[Rec]:
-    products = c.store.all("Product")
-    if c.has(*STAFF_PRODUCT_PERMISSIONS):
-        if channel_slug is None:
-            return products
-        return [p for p in products if listing_in(p, channel_slug)]
-    slug = channel_slug or c.store.default_channel["slug"]
-    now = c.store.now()
-    return [p for p in products if (cl := listing_in(p, slug)) is not None
-            and cl["isPublished"] and (cl["publishedAt"] is None or cl["publishedAt"] <= now)]
-
-
-def _product_filter(product: Rec, given: dict[str, Any], channel: str | None) -> bool:
-    if given.get("ids") and product["pk"] not in pks(given["ids"], "Product"):
-        return False
-    if given.get("productTypes") and (
-            product["productType"]["pk"] not in pks(given["productTypes"], "ProductType")):
-        return False
-    category = product.get("category")
-    if given.get("categories") and (
-            category is None or category["pk"] not in pks(given["categories"], "Category")):
-        return False
-    if given.get("hasCategory") is not None and given["hasCategory"] != (category is not None):
-        return False
-    if given.get("isPublished") is not None:
-        listing = listing_in(product, given.get("channel") or channel or "default-channel")
-        if given["isPublished"] != bool(listing and listing["isPublished"]):
-            return False
-    skus = [v.get("sku") for v in product["variants"]]
-    return (in_range(product["updatedAt"], given.get("updatedAt"))
-            and (not given.get("slugs") or product["slug"] in given["slugs"])
-            and metadata_matches(product, given.get("metadata"))
-            and text_search(given.get("search"), product["name"], product["slug"],
-                            description_text(product.get("description")), *skus))
-
-
-def _product_where(product: Rec, where: dict[str, Any]) -> bool:
-    def gid_match(record: Rec | None, spec: dict[str, Any] | None) -> bool:
-        return spec is None or (record is not None and matches_filter_input(record["id"], spec))
-
-    return ((not where.get("ids") or product["id"] in where["ids"])
-            and matches_filter_input(product["name"], where.get("name"))
-            and matches_filter_input(product["slug"], where.get("slug"))
-            and gid_match(product["productType"], where.get("productType"))
-            and gid_match(product.get("category"), where.get("category"))
-            and matches_filter_input(product["updatedAt"], where.get("updatedAt"))
-            and metadata_matches(product, where.get("metadata")))
-
-
-def q_products(_root: Any, info: GraphQLResolveInfo, **args: Any) -> Rec:
-    c = ctx(info)
-    _one_filter(args)
-    given = args.get("filter") or {}
-    check_supported(given, {"ids", "productTypes", "categories", "hasCategory", "isPublished",
-                            "updatedAt", "slugs", "metadata", "search", "channel", "giftCard"},
-                    "products.filter")
-    check_supported(args.get("where"), {"ids", "name", "slug", "productType", "category",
-                                        "updatedAt", "metadata", "AND", "OR"},
-                    "products.where")
-    channel = args.get("channel") or given.get("channel")
-    items = [p for p in visible_products(c, channel)
-             if _product_filter(p, given, channel)
-             and combine_where(p, args.get("where"), _product_where)
-             and text_search(args.get("search"), p["name"], p["slug"],
-                             description_text(p.get("description")),
-                             *[v.get("sku") for v in p["variants"]])]
-    return _sorted_connection(items, args, "products", PRODUCT_SORT, ("slug", False))
-
-
-def _one_of(**given: Any) -> None:
-    """Saleor's rule for lookups: exactly one of the identifying arguments."""
-    named = [name for name, value in given.items() if value is not None]
-    if not named:
-        raise GraphQLError("At least one of arguments is required: "
-                           + ", ".join(f"'{name}'" for name in given) + ".")
-    if len(named) > 1:
-        raise GraphQLError(f"Argument '{named[0]}' cannot be combined with '{named[1]}'")
-
-
-def q_product(_root: Any, info: GraphQLResolveInfo, id: str | None = None,
-              slug: str | None = None, externalReference: str | None = None,
-              channel: str | None = None, **_: Any) -> Rec | None:
-    c = ctx(info)
-    _one_of(id=id, slug=slug, external_reference=externalReference)
-    for product in visible_products(c, channel):
-        if ((id is not None and product["id"] == id) or (slug and product["slug"] == slug)
-                or (externalReference and product.get("externalReference") == externalReference)):
-            return product
-    return None
-
-
-def q_product_variant(_root: Any, info: GraphQLResolveInfo, id: str | None = None,
-                      sku: str | None = None, externalReference: str | None = None,
-                      channel: str | None = None) -> Rec | None:
-    _one_of(id=id, sku=sku, external_reference=externalReference)
-    for product in visible_products(ctx(info), channel):
-        for variant in product["variants"]:
-            if ((id is not None and variant["id"] == id) or (sku and variant.get("sku") == sku)
-                    or (externalReference
-                        and variant.get("externalReference") == externalReference)):
-                return variant
-    return None
 
 
 STATUS_FILTER = {"UNFULFILLED": {"UNFULFILLED"}, "UNCONFIRMED": {"UNCONFIRMED"},
@@ -278,7 +139,7 @@ def _order_where(order: Rec, where: dict[str, Any]) -> bool:
 
 def q_orders(_root: Any, info: GraphQLResolveInfo, **args: Any) -> Rec:
     c = ctx(info)
-    _one_filter(args)
+    one_filter(args)
     given = args.get("filter") or {}
     check_supported(given, {"ids", "channels", "status", "updatedAt", "created", "paymentStatus",
                             "chargeStatus", "numbers", "customer", "metadata", "search"},
@@ -291,7 +152,7 @@ def q_orders(_root: Any, info: GraphQLResolveInfo, **args: Any) -> Rec:
              if o["status"] != "DRAFT" and (channel is None or o["channel"]["slug"] == channel)
              and _order_filter(o, given) and combine_where(o, args.get("where"), _order_where)
              and text_search(args.get("search"), o["number"], o.get("userEmail"))]
-    return _sorted_connection(items, args, "orders", ORDER_SORT, ("_number", True))
+    return sorted_connection(items, args, "orders", ORDER_SORT, ("_number", True))
 
 
 def q_order(_root: Any, info: GraphQLResolveInfo, id: str | None = None,
@@ -337,7 +198,7 @@ def _line_variant(root: Rec, info: GraphQLResolveInfo) -> Rec | None:
 def _product_variants(root: Rec, _info: GraphQLResolveInfo, **args: Any) -> Rec:
     check_supported(args.get("filter"), set(), "productVariants.filter")
     check_supported(args.get("where"), set(), "productVariants.where")
-    return connection(root["variants"], args, "productVariants", [_pk])
+    return connection(root["variants"], args, "productVariants", [pk_key])
 
 
 def _app_permissions(root: Rec, _info: GraphQLResolveInfo) -> list[Rec]:
