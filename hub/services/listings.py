@@ -3,6 +3,7 @@ Validated against the canonical BoxListingSchema before any connector sees it.""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy import select
@@ -10,9 +11,11 @@ from sqlalchemy.orm import Session
 
 from connectors import UnknownConnector, get_connector
 from hub.models import Binding, Box, Connection, Plan
-from hub.schemas.canonical import BoxListingSchema
+from hub.schemas.canonical import BoxListingSchema, ListingLinkSchema
 from hub.services.availability import box_availability
 from hub.services.bindings import to_external
+
+log = logging.getLogger("gudok.listings")
 
 
 def box_listing(session: Session, box: Box, connection_id: int) -> dict[str, Any]:
@@ -44,12 +47,17 @@ def cross_listing_links(session: Session, box: Box, connection_id: int) -> list[
                Binding.url.is_not(None), Connection.status != "disabled")
         .order_by(Binding.connection_id))
     links = []
+    checker = ListingLinkSchema()
     for binding, connection in rows:
         try:
             platform = connection.config.get("platform_name") or \
                 get_connector(connection.connector).display_name
         except UnknownConnector:
             platform = connection.name
-        links.append({"connection_id": connection.id, "platform": str(platform),
-                      "external_id": binding.external_id, "url": binding.url})
+        link = {"connection_id": connection.id, "platform": str(platform),
+                "external_id": binding.external_id, "url": binding.url}
+        if checker.validate(link):  # a channel stored a URL no one can follow: leave it out
+            log.warning("binding %s: its link %r is not shown", binding.id, binding.url)
+            continue
+        links.append(link)
     return links

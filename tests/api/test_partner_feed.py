@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import delete, func, select, update
 
 from hub.db import session_scope, utcnow
-from hub.models import AuditEntry, CatalogChange
+from hub.models import AuditEntry, Binding, CatalogChange
 from hub.services.tokens import TokenError, create_token
 from tests.api.test_isolation import (
     PARTNER_PREFIX,
@@ -272,3 +272,16 @@ def test_a_disabled_connection_cannot_read_but_a_paused_one_can(shop, operator):
     problem(shop["a"].get("/api/v1/partner/feed"), 403)
     problem(shop["a"].put(f"/api/v1/partner/listings/{shop['boxes'][0]['code']}",
                           json={"external_id": "A-1", "url": "https://a.example.kr/1"}), 403)
+
+
+def test_a_stored_link_no_one_can_follow_is_left_out_not_a_500(app, shop):
+    """A connector once stored a malformed URL (host and path run together): the feed still
+    answers, without that link."""
+    box = shop["boxes"][0]
+    with session_scope(app.extensions["gudok"].session_factory) as session:
+        session.execute(update(Binding).where(
+            Binding.entity_type == "box", Binding.internal_id == box["id"]).values(
+                url="http://127.0.0.1:9products/x"))
+    entries, _cursor = read_to_end(shop["b"])
+    [entry] = [e for e in entries if e["box_id"] == box["id"]]
+    assert entry["links"] == []
