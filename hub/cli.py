@@ -211,6 +211,24 @@ def _mall_demo(state: Any) -> None:
                + (f", {len(report.skipped)} skipped" if report.skipped else "") + ")")
     click.echo(f"  {result.orders} sandbox orders -> {result.webhooks_in_inbox} signed "
                "webhooks verified into the inbox")
+    if result.partners is not None:
+        _partners_summary(result.partners)
+
+
+def _partners_summary(partners: Any) -> None:
+    for platform in partners.platforms:
+        click.echo(f"Platform: {platform.name} (sandbox, connection {platform.connection_id})"
+                   f": {platform.offered} boxes offered, {platform.fed} read from the feed, "
+                   f"{platform.links_reported} listing links reported")
+        click.echo(f"  {platform.notifications} signed notifications received and verified; "
+                   f"{platform.orders} orders placed and {platform.cancelled} cancelled -> "
+                   f"{platform.webhooks_in_inbox} signed webhooks in the inbox")
+    click.echo(f"  mall products linking to both platforms: "
+               f"{partners.mall_products_linking_both}")
+    link_outs = partners.link_outs
+    click.echo(f"  platform's own product approved and listed in the mall: "
+               f"{partners.link_out_url or 'not listed'} ({len(link_outs.listed)} listed, "
+               f"{len(link_outs.unchanged)} unchanged, {len(link_outs.removed)} removed)")
 
 
 def main() -> None:

@@ -1,5 +1,6 @@
 """The demo's municipal mall: a Saleor sandbox on loopback into which the hub installs itself
-as an app and pushes the demo catalog; then a shopper's orders come back as signed webhooks."""
+as an app and pushes the demo catalog; then a shopper's orders come back as signed webhooks.
+Two sandbox platforms then join beside it (hub/demo_partners.py)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from werkzeug.serving import make_server
 
 from connectors.saleor.sandbox import SaleorSandbox
 from hub.db import session_scope
+from hub.demo_partners import PartnersDemo, run_partner_demo
 from hub.models import Binding, Connection, InboxEntry, Tenant
 from hub.services.connections import apply_connection
 from jobs.catalog import CatalogPushReport, push_catalog
@@ -31,6 +33,7 @@ class MallDemo:
     variants: int
     orders: int
     webhooks_in_inbox: int
+    partners: PartnersDemo | None = None
 
 
 @contextmanager
@@ -47,7 +50,7 @@ def serving(app: Flask) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-def _mall_connection(app: Flask, tenant_code: str, api_url: str) -> int:
+def _mall_connection(app: Flask, tenant_code: str, api_url: str, storefront: str) -> int:
     state = app.extensions["gudok"]
     with session_scope(state.session_factory) as session:
         tenant = session.scalar(select(Tenant).where(Tenant.code == tenant_code))
@@ -57,16 +60,18 @@ def _mall_connection(app: Flask, tenant_code: str, api_url: str) -> int:
                                                       Connection.name == CONNECTION_NAME))
         # The sandbox listens on a new port each run: point the connection at it.
         data = {"connector": "saleor", "name": CONNECTION_NAME, "status": "active",
-                "config": {"api_url": api_url, "app_token": None}}
+                "config": {"api_url": api_url, "app_token": None,
+                           "storefront_url_template": storefront.rstrip("/") + "/products/{slug}"}}
         row = apply_connection(session, state.secrets, tenant.id, data, row)
         session.flush()
         return row.id
 
 
 def run_mall_demo(app: Flask, tenant_code: str,
-                  progress: Callable[[Any], None] | None = None) -> MallDemo:
+                  progress: Callable[[Any], None] | None = None, *,
+                  partners: bool = True) -> MallDemo:
     with SaleorSandbox() as mall, serving(app) as hub_url:
-        connection_id = _mall_connection(app, tenant_code, mall.graphql_url)
+        connection_id = _mall_connection(app, tenant_code, mall.graphql_url, mall.url)
         mall.install_app(f"{hub_url}saleor/{connection_id}/manifest")
         with app.app_context():
             report = push_catalog(connection_id, progress=progress)
@@ -84,7 +89,10 @@ def run_mall_demo(app: Flask, tenant_code: str,
         mall.drain()
         with session_scope(state.session_factory) as session:
             landed = _inbox(session, connection_id) - before
-    return MallDemo(mall.graphql_url, connection_id, report, len(variants), orders, landed)
+        beside = run_partner_demo(app, tenant_code, hub_url, mall, connection_id) \
+            if partners else None
+    return MallDemo(mall.graphql_url, connection_id, report, len(variants), orders, landed,
+                    beside)
 
 
 def _inbox(session: Any, connection_id: int) -> int:

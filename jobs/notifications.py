@@ -19,7 +19,8 @@ from flask import Flask, current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from connectors.partner.signing import headers_for
+from connectors.base import ConnectionInfo, SyncContext, redacting_logger
+from connectors.partner import PartnerConnector
 from hub.db import session_scope, utcnow
 from hub.errors import ConfigurationError, ConnectorFailure, RateLimited, RecordError
 from hub.models import Connection, OutboxMessage
@@ -83,12 +84,16 @@ def deliver_due(connection_id: int, *, now: datetime | None = None, limit: int =
             report.paused = True
             return report
         config = full_config(state.secrets, connection)
-    url, secret = config.get("outbound_url"), config.get("outbound_secret")
-    if not url or not secret:
+        info = ConnectionInfo(connection.id, connection.tenant_id, connection.connector,
+                              connection.name)
+    if not config.get("outbound_url") or not config.get("outbound_secret"):
         report.stopped = ("the connection has no outbound_url or outbound_secret: set both "
                           "to send the platform its notifications")
         return report
     transport = _transport(app, connection_id)
+    secrets = [str(config[name]) for name in PartnerConnector.secret_fields() if config.get(name)]
+    ctx = SyncContext(connection=info, config=config, http=transport,
+                      log=redacting_logger(f"partner.{connection_id}", secrets))
     try:
         for _ in range(limit):
             if _circuit_open(transport):
@@ -97,7 +102,7 @@ def deliver_due(connection_id: int, *, now: datetime | None = None, limit: int =
             if claim is None:
                 break
             try:
-                _send(transport, str(url), str(secret), claim, now)
+                PartnerConnector().send_notification(ctx, claim.webhook_id, claim.body, now)
             except ConnectorFailure as failure:
                 if not _record_failure(factory, claim, failure, now, report, pause_after):
                     break
@@ -144,13 +149,6 @@ def _claim(factory: sessionmaker[Session], connection_id: int, now: datetime) ->
                        message.next_attempt_at)
         message.next_attempt_at = now + CLAIM_LEASE
         return claim
-
-
-def _send(transport: Any, url: str, secret: str, claim: _Claim, now: datetime) -> None:
-    """POST the stored bytes, signed for this try under the notification's own webhook-id."""
-    headers = headers_for(secret, claim.webhook_id, claim.body, now)
-    headers["Content-Type"] = "application/json"
-    transport.request("POST", url, data=claim.body, headers=headers)
 
 
 def _record_delivery(factory: sessionmaker[Session], claim: _Claim, now: datetime) -> None:

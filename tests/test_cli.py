@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import subprocess
 from collections.abc import Iterator
@@ -13,12 +14,12 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from hub import create_app
 from hub.crypto import SecretBox, SecretError
 from hub.db import session_scope
-from hub.models import Connection, Merchant
+from hub.models import Binding, Connection, Merchant, Offering, PartnerProduct
 from hub.services.business_number import normalize_business_number
 from hub.services.demo import read_demo_files
 from tests.conftest import _create_postgres_database, _drop_postgres_database
@@ -190,7 +191,9 @@ def test_secrets_rotate_moves_every_secret_to_the_new_key(
     with session_scope(hub.app().extensions["gudok"].session_factory) as session:
         connections = len(session.scalars(select(Connection).where(
             Connection.secrets_encrypted.is_not(None))).all())
-    assert connections == 2  # the demo's sandbox mall (its app token) and the one above
+    # the demo's sandbox mall (its app token), its two platforms (their signing secrets) and
+    # the one above
+    assert connections == 4
     output = hub.ok("secrets", "rotate", keys=f"{new_key},{old_key}")
     assert output.strip() == \
         f"{len(before) + connections} secrets re-encrypted with the first key"
@@ -226,3 +229,40 @@ def test_demo_loads_on_postgresql(tmp_path: Path) -> None:
         assert _summary_counts(second) == counts
     finally:
         _drop_postgres_database(admin, url)
+
+
+def test_demo_runs_two_platforms_beside_the_mall(demo: tuple[Hub, list[str]]) -> None:
+    hub, (_upgraded, first, second) = demo
+    for output in (first, second):
+        platforms = re.findall(r"Platform: (.+?) \(sandbox, connection (\d+)\): (\d+) boxes "
+                               r"offered, (\d+) read from the feed, (\d+) listing links "
+                               r"reported\n  (\d+) signed notifications received and verified;"
+                               r" (\d+) orders placed and (\d+) cancelled -> (\d+) signed",
+                               output)
+        assert len(platforms) == 2, output
+        for _name, _id, offered, fed, linked, notified, placed, cancelled, inbox in platforms:
+            assert int(offered) > 10 and offered == fed == linked, output
+            assert int(notified) >= int(offered), output  # one per box, and more
+            assert (int(placed), int(cancelled), int(inbox)) == (2, 1, 3), output
+        both = re.search(r"mall products linking to both platforms: (\d+)", output)
+        assert both and int(both.group(1)) == min(int(p[2]) for p in platforms), output
+        assert re.search(r"own product approved and listed in the mall: "
+                         r"http://127\.0\.0\.1:\d+/products/partner-", output), output
+    with hub.app().app_context() as ctx:
+        factory = ctx.app.extensions["gudok"].session_factory
+        with session_scope(factory) as session:
+            product = session.scalar(select(PartnerProduct))
+            assert product is not None and product.status == "approved"
+            assert product.listed is not None
+            links = session.scalars(select(Binding).where(
+                Binding.entity_type == "partner_product", Binding.internal_id == product.id))
+            assert [b.url for b in links]
+            partners = session.scalars(select(Connection).where(
+                Connection.connector == "partner")).all()
+            for connection in partners:
+                offered = session.scalar(select(func.count()).select_from(Offering).where(
+                    Offering.connection_id == connection.id))
+                linked = session.scalar(select(func.count()).select_from(Binding).where(
+                    Binding.connection_id == connection.id, Binding.entity_type == "box",
+                    Binding.status == "active"))
+                assert offered == linked and offered

@@ -1,4 +1,5 @@
-"""A partner platform connection's config: its name, and the secrets of both directions."""
+"""A partner platform connection's config: its name, the secrets of both directions, and
+where its own event log is read (the safety net behind its webhooks)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,13 @@ class PartnerConfigSchema(ConnectorConfigSchema):
     outbound_secret = Secret(
         load_default=None, allow_none=True, validate=_whsec,
         metadata={"description": "whsec_<base64>: signs the notifications the hub sends."})
+    events_url = fields.Url(
+        load_default=None, allow_none=True, schemes={"http", "https"}, require_tld=False,
+        metadata={"description": "The platform's event log (GET ?after=&limit=): the same "
+                                 "envelopes as its webhooks, each with its webhook id."})
+    events_token = Secret(
+        load_default=None, allow_none=True, validate=validate.Length(min=1, max=500),
+        metadata={"description": "Bearer token for the platform's event log."})
     tolerance_seconds = fields.Integer(
         load_default=DEFAULT_TOLERANCE_SECONDS, validate=validate.Range(min=30, max=3600),
         metadata={"description": "How far a webhook's timestamp may be from now, either way."})

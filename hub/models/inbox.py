@@ -36,7 +36,7 @@ class InboxEntry(IdMixin, TenantMixin, Base):
 
     connection_id: Mapped[int] = mapped_column(
         Id, ForeignKey("connection.id", ondelete="CASCADE"))
-    delivery_key: Mapped[str] = mapped_column(String(64))
+    delivery_key: Mapped[str] = mapped_column(String(256))  # a Standard Webhooks id fits
     event: Mapped[str] = mapped_column(String(100))
     body: Mapped[bytes] = mapped_column(LargeBinary)  # exactly as signed
     received_at: Mapped[datetime] = mapped_column(default=utcnow)

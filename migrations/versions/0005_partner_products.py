@@ -1,4 +1,4 @@
-"""partner products, stream cursors and push states
+"""partner products, stream cursors and push states; inbox keys as long as a webhook id
 
 Revision ID: 0005
 Revises: 0004
@@ -21,6 +21,10 @@ JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgres
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('inbox', schema=None) as batch_op:
+        batch_op.alter_column('delivery_key', existing_type=sa.String(length=64),
+                              type_=sa.String(length=256), existing_nullable=False)
+
     op.create_table('partner_product',
     sa.Column('connection_id', ID, nullable=False),
     sa.Column('external_id', sa.String(length=200), nullable=False),
@@ -105,3 +109,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_partner_product_connection_id'))
 
     op.drop_table('partner_product')
+
+    with op.batch_alter_table('inbox', schema=None) as batch_op:
+        batch_op.alter_column('delivery_key', existing_type=sa.String(length=256),
+                              type_=sa.String(length=64), existing_nullable=False)

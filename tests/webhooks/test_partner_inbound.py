@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from connectors.base import InboundDelivery
 from connectors.partner import PartnerConnector
-from connectors.partner.signing import headers_for, new_secret
+from connectors.partner.signing import MAX_ID_LENGTH, headers_for, new_secret
 from hub.db import session_scope
 from hub.errors import RecordError
 from hub.models import InboxEntry
@@ -65,6 +65,15 @@ def test_a_signed_webhook_lands_once_per_webhook_id(app, partner, secrets):
     [event] = PartnerConnector().parse_webhook(make_context(), delivery)
     assert event["kind"] == "order.upserted" and event["external_id"] == "DAON-1001"
     assert event["order"]["lines"][0]["sku"] == "HB-BOX-001-M"
+
+
+def test_the_longest_webhook_id_the_signature_allows_is_stored_whole(app, partner, secrets):
+    body = body_of(PLACED)
+    webhook_id = "msg_" + "x" * (MAX_ID_LENGTH - 4)
+    headers = headers_for(secrets["current"], webhook_id, body, time.time())
+    assert send(app, partner, body, headers).status_code == 202
+    assert send(app, partner, body, headers).status_code == 200
+    assert [row.delivery_key for row in inbox(app)] == [webhook_id]
 
 
 def test_the_previous_secret_is_accepted_while_it_rotates_out(app, partner, secrets):
