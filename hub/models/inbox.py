@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -31,6 +32,7 @@ class InboxEntry(IdMixin, TenantMixin, Base):
         UniqueConstraint("connection_id", "delivery_key"),
         CheckConstraint("status IN ('pending', 'done', 'dead')", name="status_known"),
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        Index("ix_inbox_drain", "connection_id", "status", "id"),
         {"sqlite_autoincrement": True},
     )
 
@@ -43,3 +45,7 @@ class InboxEntry(IdMixin, TenantMixin, Base):
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # A drain job's claim: the row is not taken again before then (a killed worker's rows
+    # come back when it passes). Null: free.
+    locked_until: Mapped[datetime | None] = mapped_column()
+    processed_at: Mapped[datetime | None] = mapped_column()

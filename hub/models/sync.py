@@ -25,6 +25,12 @@ class StreamCursor(IdMixin, TenantMixin, Base):
     stream: Mapped[str] = mapped_column(String(64))
     cursor: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Health, for the operator: the last run that finished, and the last failure with its
+    # class in hub/errors.py's taxonomy (cleared by the next success).
+    last_success_at: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    last_error_class: Mapped[str | None] = mapped_column(String(32))
+    last_error_at: Mapped[datetime | None] = mapped_column()
 
 
 class PushState(IdMixin, TenantMixin, Base):
