@@ -104,7 +104,7 @@ def _notice(session: Session, connection: Connection, entry: dict[str, Any],
         return
     kind = "box.updated" if entry["offered"] else "box.withdrawn"
     notifications.enqueue(session, connection, kind, data, now=now)
-    _record_push(session, connection, NOTICE_ENTITY, int(entry["box_id"]), new, pushed)
+    record_push(session, connection, NOTICE_ENTITY, int(entry["box_id"]), new, pushed)
     report.queued += 1
 
 
@@ -115,7 +115,7 @@ def _push_state(session: Session, connection_id: int, entity: str,
         PushState.internal_id == internal_id))
 
 
-def _record_push(session: Session, connection: Connection, entity: str, internal_id: int,
+def record_push(session: Session, connection: Connection, entity: str, internal_id: int,
                  new: str, row: PushState | None) -> None:
     if row is None:
         session.add(PushState(tenant_id=connection.tenant_id, connection_id=connection.id,
@@ -191,6 +191,6 @@ def _sync_link_out(session: Session, connector: Any, ctx: Any, mall: Connection,
     result = connector.push_link_out(ctx, listing)
     bind(session, mall.id, ENTITY, product.id, str(result["external_id"]), result.get("url"))
     # The digest of what the mall now has, its own product id included.
-    _record_push(session, mall, ENTITY, product.id,
+    record_push(session, mall, ENTITY, product.id,
                  digest({**listing, "external_id": str(result["external_id"])}), pushed)
     report.listed.append(product.id)

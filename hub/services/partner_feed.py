@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from hub.db import utcnow
@@ -67,15 +67,29 @@ def decode_cursor(text: str) -> FeedCursor:
     return FeedCursor(watermark, tuple(sorted(set(delivered))))
 
 
-def read_feed(session: Session, connection: Connection, cursor: FeedCursor, limit: int,
-              overlap: timedelta, now: datetime | None = None) -> FeedPage:
+@dataclass
+class ChangeBatch:
+    """The boxes changed since a cursor: box id -> its latest change id, oldest first."""
+
+    latest: dict[int, int]
+    cursor: FeedCursor
+    has_more: bool
+
+
+def read_changes(session: Session, connection: Connection, cursor: FeedCursor, limit: int,
+                 overlap: timedelta, now: datetime | None = None, *,
+                 offered_only: bool = True) -> ChangeBatch:
+    """Up to `limit` boxes changed since the cursor that concern this connection: with
+    offered_only, the boxes offered to it (a partner platform); else every box of the tenant
+    (the mall). The cursor rule is the module's docstring."""
     now = now or utcnow()
-    offered_ids = select(Offering.box_id).where(Offering.connection_id == connection.id)
+    concerns: ColumnElement[bool] = CatalogChange.connection_id.is_(None)
+    if offered_only:
+        offered_ids = select(Offering.box_id).where(Offering.connection_id == connection.id)
+        concerns = concerns & CatalogChange.box_id.in_(offered_ids)
     query = (select(CatalogChange.id, CatalogChange.box_id)
              .where(CatalogChange.tenant_id == connection.tenant_id,
-                    (CatalogChange.connection_id == connection.id)
-                    | (CatalogChange.connection_id.is_(None)
-                       & CatalogChange.box_id.in_(offered_ids)))
+                    (CatalogChange.connection_id == connection.id) | concerns)
              .order_by(CatalogChange.id))
     delivered = set(cursor.delivered)
     latest: dict[int, int] = {}  # box id -> its latest change id on this page
@@ -112,8 +126,15 @@ def read_feed(session: Session, connection: Connection, cursor: FeedCursor, limi
                 covered.add(change_id)
                 latest[box_id] = max(latest[box_id], change_id)
     still = sorted(i for i in delivered | covered if i > watermark)
-    return FeedPage(_entries(session, connection, latest), FeedCursor(watermark, tuple(still)),
-                    has_more)
+    ordered = dict(sorted(latest.items(), key=lambda pair: pair[1]))
+    return ChangeBatch(ordered, FeedCursor(watermark, tuple(still)), has_more)
+
+
+def read_feed(session: Session, connection: Connection, cursor: FeedCursor, limit: int,
+              overlap: timedelta, now: datetime | None = None) -> FeedPage:
+    changes = read_changes(session, connection, cursor, limit, overlap, now)
+    return FeedPage(_entries(session, connection, changes.latest), changes.cursor,
+                    changes.has_more)
 
 
 def _entries(session: Session, connection: Connection,

@@ -56,6 +56,6 @@ def test_an_approved_product_is_listed_in_the_mall_and_taken_out_again(
     assert run(mall_app, mall_id).removed == [body["id"]]
     node = mall_product(sandbox, link["external_id"])
     assert [c["isPublished"] for c in node["channelListings"]] in ([], [False])
-    bindings = operator.get(f"/api/v1/bindings?connection={mall_id}&entity_type={ENTITY}")
+    bindings = operator.get(f"/api/v1/bindings?connection_id={mall_id}&entity_type={ENTITY}")
     assert bindings.get_json()["data"] == []
     assert run(mall_app, mall_id).removed == []  # nothing left to take out
