@@ -101,13 +101,15 @@ def register_api(app: Flask) -> None:
         partner_products,
         plans,
         stock,
+        sync,
         tenants,
     )
 
     for blueprint in (tenants.blp, merchants.blp, items.blp, boxes.blp, plans.blp,
                       stock.locations, stock.levels, connections.blp,
                       connections.connectors_blp, offerings.blp, bindings.blp, catalog.blp,
-                      audit.blp, partner.blp, partner_products.blp):
+                      audit.blp, partner.blp, partner_products.blp,
+                      sync.blp):
         api.register_blueprint(blueprint)
     api.spec.components.schema("Problem", schema=ProblemSchema)
     app.extensions["gudok_api"] = api
