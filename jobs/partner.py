@@ -23,10 +23,16 @@ from sqlalchemy.orm import Session
 from connectors import get_connector
 from hub.db import session_scope, utcnow
 from hub.errors import ConfigurationError, RecordError
-from hub.models import Connection, PartnerProduct, PushState, StreamCursor
+from hub.models import Connection, Offering, PartnerProduct, PushState, StreamCursor
 from hub.services import notifications
 from hub.services.bindings import bind, to_external, unbind
-from hub.services.partner_feed import FeedCursor, decode_cursor, encode_cursor, read_feed
+from hub.services.partner_feed import (
+    FeedCursor,
+    decode_cursor,
+    encode_cursor,
+    feed_entries,
+    read_feed,
+)
 from hub.services.partner_products import ENTITY
 from hub.webhooks.context import close_context, connection_context
 
@@ -54,8 +60,9 @@ def digest(data: dict[str, Any]) -> str:
 
 
 def notify_catalog_changes(connection_id: int, *, limit: int = 100,
-                           now: datetime | None = None) -> NotifyReport:
-    """Queue a platform's notifications for every offered box that changed since the last run."""
+                           now: datetime | None = None, full: bool = False) -> NotifyReport:
+    """Queue a platform's notifications for every offered box that changed since the last run.
+    With full, every offered box is compared instead (a resync; the cursor stays)."""
     state = current_app.extensions["gudok"]
     overlap = timedelta(seconds=state.settings.feed_overlap_seconds)
     report = NotifyReport(connection_id)
@@ -71,6 +78,9 @@ def notify_catalog_changes(connection_id: int, *, limit: int = 100,
                 report.skipped = ("disabled" if connection.status == "disabled"
                                   else "no outbound_url")
                 return report
+            if full:
+                _resync(session, connection, limit, now, report)
+                return report
             row = _cursor(session, connection)
             cursor = decode_cursor(row.cursor) if row.cursor else FeedCursor()
             page = read_feed(session, connection, cursor, limit, overlap, now)
@@ -79,6 +89,23 @@ def notify_catalog_changes(connection_id: int, *, limit: int = 100,
             row.cursor = encode_cursor(page.cursor)
         if not page.has_more:
             return report
+
+
+def _resync(session: Session, connection: Connection, limit: int, now: datetime | None,
+            report: NotifyReport) -> None:
+    """Compare every offered box with what the platform was last told, a page at a time."""
+    after = 0
+    while True:
+        box_ids = list(session.scalars(select(Offering.box_id).where(
+            Offering.connection_id == connection.id, Offering.box_id > after)
+            .order_by(Offering.box_id).limit(limit)))
+        if box_ids:
+            for entry in feed_entries(session, connection, {b: 0 for b in box_ids}):
+                _notice(session, connection, entry, now, report)
+            session.commit()
+        if len(box_ids) < limit:
+            return
+        after = box_ids[-1]
 
 
 def _cursor(session: Session, connection: Connection) -> StreamCursor:

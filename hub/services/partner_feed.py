@@ -133,11 +133,11 @@ def read_changes(session: Session, connection: Connection, cursor: FeedCursor, l
 def read_feed(session: Session, connection: Connection, cursor: FeedCursor, limit: int,
               overlap: timedelta, now: datetime | None = None) -> FeedPage:
     changes = read_changes(session, connection, cursor, limit, overlap, now)
-    return FeedPage(_entries(session, connection, changes.latest), changes.cursor,
+    return FeedPage(feed_entries(session, connection, changes.latest), changes.cursor,
                     changes.has_more)
 
 
-def _entries(session: Session, connection: Connection,
+def feed_entries(session: Session, connection: Connection,
              latest: dict[int, int]) -> list[dict[str, Any]]:
     if not latest:
         return []

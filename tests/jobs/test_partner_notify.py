@@ -124,3 +124,14 @@ def test_nothing_is_queued_without_an_outbound_url(app, operator):
     connection_id, _client = platform(app, operator, "플랫폼D", outbound=False)
     report = run(app, connection_id)
     assert (report.queued, report.skipped) == (0, "no outbound_url")
+
+
+def test_a_full_resync_with_nothing_changed_queues_nothing(app, shop, operator):
+    assert run(app, shop["a_id"]).queued == 3
+    notified(app, shop["a_id"])
+    report = run(app, shop["a_id"], full=True, limit=2)
+    assert (report.queued, report.unchanged) == (0, 3)
+    world = shop["world"]
+    assert operator.patch(f"/api/v1/plans/{world['plan']['id']}",
+                          json={"round_price": 41000}).status_code == 200
+    assert run(app, shop["a_id"], full=True).queued == 1
