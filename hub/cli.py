@@ -11,6 +11,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup
 from sqlalchemy import select
 
+from hub.cli_sync import sync, worker
 from hub.db import session_scope
 from hub.settings import SettingsError, load_settings
 
@@ -37,6 +38,10 @@ class HubGroup(FlaskGroup):
              load_dotenv=False, set_debug_flag=False)
 def cli() -> None:
     """Gudok Hub (구독 허브): the integration hub of a municipal subscription programme."""
+
+
+cli.add_command(worker)
+cli.add_command(sync)
 
 
 def _state() -> Any:

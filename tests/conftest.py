@@ -90,7 +90,12 @@ def _empty_tables(app: Flask) -> None:
 
 @pytest.fixture
 def app(migrated_app: Flask) -> Iterator[Flask]:
+    from hub.queue import QUEUE_KEY
+
+    # Jobs queued by one test (a webhook queues its drain) never run in the next one.
+    migrated_app.extensions.pop(QUEUE_KEY, None)
     yield migrated_app
+    migrated_app.extensions.pop(QUEUE_KEY, None)
     _empty_tables(migrated_app)
 
 

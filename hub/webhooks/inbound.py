@@ -2,7 +2,8 @@
 
 Senders retry on 5xx (Saleor only on 5xx), so 5xx means exactly "the database did not
 take it, send it again"; a duplicate is 200, a bad signature 401, everything else 2xx or
-4xx. Nothing else happens in the request: the sync engine drains the inbox."""
+4xx. Nothing else happens in the request but queueing the connection's drain job after the
+commit (hub/queue.py: never raises; the sweeper queues it again if that failed)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from connectors.base import InboundDelivery, OrdersWebhook, WebhookSignatureErro
 from hub.api.problems import problem_response
 from hub.errors import ConnectorFailure
 from hub.models import Connection, InboxEntry
+from hub.queue import enqueue
 from hub.webhooks.context import close_context, connection_context
 
 log = logging.getLogger("gudok.webhooks")
@@ -97,6 +99,10 @@ def receive(connection_id: int) -> Response:
         log.exception("webhook for connection %s: inbox insert failed (request %s)",
                       connection_id, g.get("request_id"))
         return _unavailable("The hub could not store the delivery; send it again.")
+    if created:
+        # After the commit: the row is safe whatever happens to the queue, and a drain job
+        # already waiting for this connection takes it too (a unique job id per connection).
+        enqueue(current_app._get_current_object(), "drain", row.id)  # type: ignore[attr-defined]
     response = jsonify({"status": "accepted" if created else "duplicate",
                         "delivery_key": delivery.delivery_key})
     response.status_code = 202 if created else 200
