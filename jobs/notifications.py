@@ -124,9 +124,10 @@ def _transport(app: Flask, connection_id: int) -> Any:
     if factory is not None:
         return factory(connection_id)
     from connectors.http import client_for
+    from hub.queue import redis_client
 
     return client_for(app.extensions["gudok"].settings, connection_id, max_attempts=1,
-                      max_rate_limit_wait=INLINE_RATE_LIMIT_WAIT)
+                      max_rate_limit_wait=INLINE_RATE_LIMIT_WAIT, redis=redis_client(app))
 
 
 def _circuit_open(transport: Any) -> bool:

@@ -13,6 +13,7 @@ from hub.api.common import Blueprint, audited, db, write
 from hub.api.connections import dump_connection
 from hub.api.problems import ApiProblem
 from hub.models import Connection
+from hub.queue import redis_client
 from hub.schemas.connection import ConnectionSchema
 from hub.schemas.sync import RetriedSchema, RetrySchema, SyncHealthSchema
 from hub.services.audit import snapshot
@@ -23,12 +24,7 @@ blp = Blueprint("sync", __name__, url_prefix="/api/v1/connections",
 
 
 def _redis() -> Any:
-    url = current_app.extensions["gudok"].settings.redis_url
-    if not url:
-        return None
-    import redis
-
-    return redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    return redis_client(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 def _kick(connection_id: int) -> None:

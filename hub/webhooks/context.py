@@ -19,9 +19,11 @@ TRANSPORT_FACTORY = "gudok.transport_factory"
 
 def _default_factory(app: Flask) -> Callable[[int], Any]:
     from connectors.http import client_for
+    from hub.queue import redis_client
 
     settings = app.extensions["gudok"].settings
-    return lambda connection_id: client_for(settings, connection_id)
+    # Through Redis when set: every worker shares each connection's rate limit and circuit.
+    return lambda connection_id: client_for(settings, connection_id, redis=redis_client(app))
 
 
 class LazyTransport:
