@@ -66,10 +66,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    from hub.services.catalog_changes import install  # imports the models, which import us
+    # imports the models, which import us
+    from hub.services import catalog_changes, signals
 
     factory = sessionmaker(bind=engine, expire_on_commit=False)
-    install(factory)  # every session writes the catalog change log with its changes
+    catalog_changes.install(factory)  # every session writes the change log with its changes
+    signals.install(factory)  # and queues the jobs they call for once committed
     return factory
 
 

@@ -23,10 +23,12 @@ from hub.models import (
     BoxVersion,
     CatalogChange,
     Offering,
+    OutboxMessage,
     Plan,
     PricingRule,
     StockLevel,
 )
+from hub.services import signals
 
 WATCHED = (Box, BoxVersion, BoxComponent, Plan, PricingRule, StockLevel, Binding, Offering)
 ALL = None  # a change every platform offered the box should see
@@ -48,6 +50,9 @@ def _changed(session: Session, row: Any, state: str) -> bool:
 
 
 def record_changes(session: Session, _context: Any, _instances: Any) -> None:
+    for row in session.new:
+        if isinstance(row, OutboxMessage):
+            signals.queued_notification(session, row.connection_id)
     rows: list[tuple[str, Any]] = [("new", r) for r in session.new] + \
         [("dirty", r) for r in session.dirty] + [("deleted", r) for r in session.deleted]
     rows = [(state, row) for state, row in rows
@@ -138,6 +143,7 @@ def _write(session: Session, boxes: dict[int, set[int | None]], tenants: dict[in
         for concerned in _connections(boxes[box_id], box_id in deleted_boxes):
             session.add(CatalogChange(tenant_id=tenant_id, box_id=box_id,
                                       connection_id=concerned, created_at=now))
+        signals.changed_tenant(session, tenant_id)
 
 
 def _connections(concerned: Iterable[int | None], deleted: bool) -> list[int | None]:
