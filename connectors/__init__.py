@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import sys
 from importlib.metadata import entry_points
 
 from connectors.base import CAPABILITIES, Connector
@@ -23,7 +25,14 @@ def registry() -> dict[str, type[Connector]]:
     """Built-in connectors plus those other installed packages declare.
 
     An outside connector that fails to load, is not a Connector, declares an unknown
-    capability or reuses a taken key is left out with a warning, never taking the hub down."""
+    capability or reuses a taken key is left out with a warning, never taking the hub down.
+    Discovery reads every installed package's metadata (milliseconds), so it runs once per
+    import path: every webhook and listing asks for a connector."""
+    return dict(_discover(tuple(sys.path)))
+
+
+@functools.lru_cache(maxsize=8)
+def _discover(_path: tuple[str, ...]) -> dict[str, type[Connector]]:
     found: dict[str, type[Connector]] = {c.key: c for c in _BUILT_IN}
     for entry in entry_points(group=ENTRY_POINT_GROUP):
         try:
@@ -50,6 +59,6 @@ def registry() -> dict[str, type[Connector]]:
 
 def get_connector(key: str) -> type[Connector]:
     try:
-        return registry()[key]
+        return _discover(tuple(sys.path))[key]
     except KeyError:
         raise UnknownConnector(key) from None
