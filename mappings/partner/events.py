@@ -13,6 +13,9 @@ from marshmallow import ValidationError
 from hub.errors import RecordError
 from hub.schemas.canonical import CanonicalEventSchema
 
+# One instance, reused: marshmallow builds a schema's nested fields on construction.
+_EVENTS = CanonicalEventSchema()
+
 EVENT_TYPES = {
     "order.placed": "order.upserted",
     "order.cancelled": "order.cancelled",
@@ -60,6 +63,6 @@ def canonical_events(envelope: Any) -> list[dict[str, Any]]:
         event["external_id"] = data.get("order_id")
         event["order"] = _order(data, occurred_at, status)
     try:
-        return [CanonicalEventSchema().dump(CanonicalEventSchema().load(event))]
+        return [_EVENTS.dump(_EVENTS.load(event))]
     except ValidationError as error:
         raise RecordError(f"the event does not fit: {error.messages}") from None

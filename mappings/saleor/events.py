@@ -14,6 +14,9 @@ from mappings.saleor.catalog import BOX_ID, PLAN_ID, metadata_dict
 from mappings.saleor.money import obj
 from mappings.saleor.orders import order_record
 
+# One instance, reused: marshmallow builds a schema's nested fields on construction.
+_EVENTS = CanonicalEventSchema()
+
 _ORDER_KINDS = {
     "order_created": "order.upserted", "order_updated": "order.upserted",
     "order_fully_paid": "order.upserted", "order_cancelled": "order.cancelled",
@@ -36,7 +39,7 @@ def canonical_events(event: str, payload: Any) -> list[dict[str, Any]]:
 
 def _load(event: str, raw: dict[str, Any]) -> dict[str, Any]:
     try:
-        return dict(CanonicalEventSchema().load(raw))
+        return dict(_EVENTS.load(raw))
     except ValidationError as error:
         raise RecordError(f"{event}: the payload does not make a valid event: "
                           f"{error.messages}", record=str(raw.get("external_id"))) from None
