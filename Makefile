@@ -34,6 +34,10 @@ lint: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	scripts/ensure-services
 	$(BIN)/python bench/catalog_push.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
+	$(BIN)/python bench/webhook_ingest.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
+	$(BIN)/python bench/noop_resync.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
+	$(BIN)/python bench/drain_throughput.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
+	$(BIN)/python bench/propagation.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 serve: $(VENV)/.installed
 	GUDOK_ENVIRONMENT=demo $(BIN)/gudok serve

@@ -46,6 +46,9 @@ class Connector:
     display_name: ClassVar[str]
     capabilities: ClassVar[frozenset[str]] = frozenset()
     config_schema: ClassVar[type[ConnectorConfigSchema]] = ConnectorConfigSchema
+    # True when the platform subtracts its own open orders from the stock it is sent (a
+    # shop's allocations): the hub then leaves that channel's orders out of its holds.
+    allocates_own_orders: ClassVar[bool] = False
 
     @classmethod
     def secret_fields(cls) -> frozenset[str]:

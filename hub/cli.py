@@ -234,6 +234,43 @@ def _partners_summary(partners: Any) -> None:
     click.echo(f"  platform's own product approved and listed in the mall: "
                f"{partners.link_out_url or 'not listed'} ({len(link_outs.listed)} listed, "
                f"{len(link_outs.unchanged)} unchanged, {len(link_outs.removed)} removed)")
+    if partners.sync is not None:
+        _sync_summary(partners.sync)
+
+
+def _sync_summary(sync: Any) -> None:
+    orders = ", ".join(f"{name} {count}" for name, count in sync.orders.items())
+    click.echo(f"Sync: the queued jobs ran until none was left "
+               f"({'idle' if sync.jobs_idle else 'still busy after 120 s'}); new orders: {orders}")
+    channels = ", ".join(f"{name} {sync.before.get(name)} -> {value}"
+                         for name, value in sync.after.items())
+    click.echo(f"  availability of {sync.box_code}: hub {sync.hub_before} -> {sync.hub_after};"
+               f" as each channel shows it: {channels}")
+    _short_health(sync.health)
+
+
+def _short_health(healths: list[dict[str, Any]]) -> None:
+    """One line per connection: what `gudok sync status` shows at length."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Sync health", title_justify="left")
+    for column in ("connection", "status", "circuit", "inbox pending/dead",
+                   "outbox pending/dead", "streams ok", "last error"):
+        table.add_column(column)
+    for health in healths:
+        streams = health["streams"]
+        ok = sum(1 for s in streams if s["last_success_at"] and not s["last_error"])
+        last = health.get("last_error")
+        table.add_row(
+            f"#{health['connection_id']} {health['name']}", health["status"],
+            health["circuit"]["state"],
+            f"{health['inbox']['pending']}/{health['inbox']['dead']}",
+            f"{health['outbox']['pending']}/{health['outbox']['dead']}",
+            f"{ok}/{len(streams)}",
+            f"[{last['class']}] {last['message']}" if last else "-")
+    console = Console(highlight=False)
+    (console if console.is_terminal else Console(width=150, highlight=False)).print(table)
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ from connectors.saleor.sandbox import SaleorSandbox
 from hub.db import session_scope
 from hub.demo_partners import PartnersDemo, run_partner_demo
 from hub.models import Binding, Connection, InboxEntry, Tenant
+from hub.queue import embedded_queue
 from hub.services.connections import apply_connection
 from jobs.catalog import CatalogPushReport, push_catalog
 
@@ -70,6 +71,8 @@ def _mall_connection(app: Flask, tenant_code: str, api_url: str, storefront: str
 def run_mall_demo(app: Flask, tenant_code: str,
                   progress: Callable[[Any], None] | None = None, *,
                   partners: bool = True) -> MallDemo:
+    # The demo runs the queued jobs itself, in order, when it shows the sync engine at work.
+    embedded_queue(app, start=False)
     with SaleorSandbox() as mall, serving(app) as hub_url:
         connection_id = _mall_connection(app, tenant_code, mall.graphql_url, mall.url)
         mall.install_app(f"{hub_url}saleor/{connection_id}/manifest")

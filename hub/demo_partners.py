@@ -21,6 +21,7 @@ from sqlalchemy import func, select, update
 from connectors.partner.sandbox import PartnerSandbox
 from connectors.saleor.sandbox import SaleorSandbox
 from hub.db import session_scope, utcnow
+from hub.demo_sync import SyncDemo, hub_availability, run_sync_demo
 from hub.models import ApiToken, Box, Connection, InboxEntry, Offering, PartnerProduct, Tenant
 from hub.services import partner_products
 from hub.services.connections import apply_connection
@@ -57,6 +58,7 @@ class PlatformDemo:
     orders: int = 0
     cancelled: int = 0
     webhooks_in_inbox: int = 0
+    ordered: list[str] = field(default_factory=list)  # box codes its customers ordered
 
 
 @dataclass
@@ -65,6 +67,7 @@ class PartnersDemo:
     mall_products_linking_both: int = 0
     link_outs: LinkOutReport = field(default_factory=LinkOutReport)
     link_out_url: str | None = None
+    sync: SyncDemo | None = None
 
 
 def _whsec() -> str:
@@ -154,13 +157,26 @@ def run_partner_demo(app: Flask, tenant_code: str, hub_url: str, mall: SaleorSan
         result.link_out_url = _list_own_product(app, first_sandbox, mall_connection_id, result)
         with app.app_context():
             deliver_due(first.connection_id)  # the product.reviewed notice
+        watched = _watched_box(app, running)
+        hub_before = hub_availability(app, watched)
         for demo, sandbox in running:
             before = _inbox(app, demo.connection_id)
             _subscribe(sandbox, demo)
-            demo.notifications = len(sandbox.notifications)
             demo.webhooks_in_inbox = _inbox(app, demo.connection_id) - before
+        result.sync = run_sync_demo(app, mall, mall_connection_id, running, watched,
+                                    hub_before)
+        for demo, sandbox in running:
+            demo.notifications = len(sandbox.notifications)
         result.platforms = [demo for demo, _ in running]
     return result
+
+
+def _watched_box(app: Flask, running: list[tuple[PlatformDemo, PartnerSandbox]]) -> str:
+    """The box of the last platform's second order (the first is cancelled again): every
+    channel carries it, and the mall's own shopper did not order it."""
+    _demo, sandbox = running[-1]
+    fed = [entry for entry in sandbox.boxes.values() if entry.get("plans")]
+    return str(fed[1]["code"])
 
 
 def _list_own_product(app: Flask, sandbox: PartnerSandbox, mall_connection_id: int,
@@ -194,6 +210,7 @@ def _subscribe(sandbox: PartnerSandbox, demo: PlatformDemo) -> None:
     for entry in fed[:2]:
         sandbox.place_order(entry["code"], entry["plans"][0]["code"])
         demo.orders += 1
+        demo.ordered.append(entry["code"])
     if sandbox.orders:
         sandbox.cancel_order(next(iter(sandbox.orders)))
         demo.cancelled += 1

@@ -248,6 +248,20 @@ def test_demo_runs_two_platforms_beside_the_mall(demo: tuple[Hub, list[str]]) ->
         assert both and int(both.group(1)) == min(int(p[2]) for p in platforms), output
         assert re.search(r"own product approved and listed in the mall: "
                          r"http://127\.0\.0\.1:\d+/products/partner-", output), output
+        # The sync engine: every channel's orders applied, and the ordered box's availability
+        # moved the same on the mall and on both platforms.
+        sync = re.search(r"Sync: the queued jobs ran until none was left \(idle\); new "
+                         r"orders: mall (\d+), \S+ (\d+), \S+ (\d+)", output)
+        assert sync, output
+        assert [int(n) for n in sync.groups()] == [3, 2, 2], output
+        moved = re.search(r"availability of \S+: hub (\d+) -> (\d+); as each channel shows "
+                          r"it: mall (\d+) -> (\d+), \S+ (\d+) -> (\d+), \S+ (\d+) -> (\d+)",
+                          output)
+        assert moved, output
+        hub_before, hub_after, *channels = (int(n) for n in moved.groups())
+        assert hub_after < hub_before, output
+        assert channels[1::2] == [hub_after] * 3, output  # every channel shows the new number
+        assert "Sync health" in output and "closed" in output
     with hub.app().app_context() as ctx:
         factory = ctx.app.extensions["gudok"].session_factory
         with session_scope(factory) as session:

@@ -23,6 +23,7 @@ class SaleorConnector(Connector):
 
     key = "saleor"
     display_name = "Municipal mall (Saleor)"
+    allocates_own_orders: ClassVar[bool] = True  # Stock.quantity less its allocations
     capabilities: ClassVar[frozenset[str]] = frozenset({
         "catalog.push", "catalog.pull", "inventory.push", "orders.pull", "orders.webhook",
         "fulfilment.push"})

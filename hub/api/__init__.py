@@ -97,6 +97,7 @@ def register_api(app: Flask) -> None:
         items,
         merchants,
         offerings,
+        orders,
         partner,
         partner_products,
         plans,
@@ -109,7 +110,7 @@ def register_api(app: Flask) -> None:
                       stock.locations, stock.levels, connections.blp,
                       connections.connectors_blp, offerings.blp, bindings.blp, catalog.blp,
                       audit.blp, partner.blp, partner_products.blp,
-                      sync.blp):
+                      sync.blp, orders.blp, orders.contracts_blp):
         api.register_blueprint(blueprint)
     api.spec.components.schema("Problem", schema=ProblemSchema)
     app.extensions["gudok_api"] = api

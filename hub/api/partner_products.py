@@ -15,7 +15,7 @@ from hub.api.etag import check_if_match, etag_of
 from hub.api.pagination import ListArgs, page, paginate
 from hub.api.partner import ProductPage, dump_product
 from hub.models import Connection, PartnerProduct
-from hub.schemas.common import Ref
+from hub.schemas.common import IdFilter
 from hub.schemas.partner import PartnerProductSchema, ReviewSchema
 from hub.services import partner_products
 from hub.services.audit import snapshot
@@ -26,7 +26,7 @@ blp = Blueprint("partner products", __name__, url_prefix="/api/v1/partner-produc
 
 
 class PartnerProductArgs(ListArgs):
-    connection = Ref(metadata={"description": "the submitting platform's connection id"})
+    connection = IdFilter(metadata={"description": "the submitting platform's connection id"})
     status = fields.String(validate=validate.OneOf(
         ("pending", "approved", "rejected", "withdrawn")))
 

@@ -9,6 +9,7 @@ from hub.models.idempotency import IdempotencyRecord
 from hub.models.inbox import InboxEntry
 from hub.models.item import Item
 from hub.models.merchant import Merchant
+from hub.models.order import Claim, Contract, Customer, Order, OrderLine
 from hub.models.outbox import OutboxMessage
 from hub.models.partner import CatalogChange, Offering, PartnerProduct
 from hub.models.plan import Plan, PricingRule
@@ -18,7 +19,8 @@ from hub.models.tenant import Tenant
 
 __all__ = [
     "ApiToken", "AuditEntry", "Base", "Binding", "Box", "BoxComponent", "BoxVersion",
-    "CatalogChange", "Connection", "IdempotencyRecord", "InboxEntry", "Item", "Merchant",
-    "Offering", "OutboxMessage", "PartnerProduct", "Plan", "PricingRule", "PushState",
-    "StockLevel", "StockLocation", "StockMovement", "StreamCursor", "Tenant",
+    "CatalogChange", "Claim", "Connection", "Contract", "Customer", "IdempotencyRecord",
+    "InboxEntry", "Item", "Merchant", "Offering", "Order", "OrderLine", "OutboxMessage",
+    "PartnerProduct", "Plan", "PricingRule", "PushState", "StockLevel", "StockLocation",
+    "StockMovement", "StreamCursor", "Tenant",
 ]

@@ -2,8 +2,9 @@
 transaction of the change by a before_flush hook, so no write path can forget it.
 
 Watched: a box, its versions and components, its plans and their pricing rules, stock levels
-of items in a box's current composition, bindings of a box or of its plans (links), and
-offerings. Bulk UPDATE/DELETE statements bypass the ORM and are not seen. A box that has no
+of items in a box's current composition, bindings of a box or of its plans (links),
+offerings, and contracts (an open order holds stock, so availability moves). Bulk
+UPDATE/DELETE statements bypass the ORM and are not seen. A box that has no
 id yet (created in this flush) is not recorded: no platform can be offered it before it has
 one, and offering it writes a change."""
 
@@ -22,6 +23,7 @@ from hub.models import (
     BoxComponent,
     BoxVersion,
     CatalogChange,
+    Contract,
     Offering,
     OutboxMessage,
     Plan,
@@ -30,7 +32,8 @@ from hub.models import (
 )
 from hub.services import signals
 
-WATCHED = (Box, BoxVersion, BoxComponent, Plan, PricingRule, StockLevel, Binding, Offering)
+WATCHED = (Box, BoxVersion, BoxComponent, Plan, PricingRule, StockLevel, Binding, Offering,
+           Contract)
 ALL = None  # a change every platform offered the box should see
 
 
@@ -102,6 +105,8 @@ def _record(session: Session, rows: list[tuple[str, Any]]) -> None:
                 plans.add(row.internal_id)
         elif isinstance(row, Offering):
             touch(row.box_id, row.tenant_id, row.connection_id)
+        elif isinstance(row, Contract):  # an open order holds stock and a slot of capacity
+            touch(row.box_id, row.tenant_id)
     if versions:
         for box_id in session.scalars(select(BoxVersion.box_id)
                                       .where(BoxVersion.id.in_(versions))):

@@ -26,7 +26,9 @@ def box_listing(session: Session, box: Box, connection_id: int) -> dict[str, Any
         "description": box.description, "images": list(box.images or []),
         "category": box.category, "status": box.status,
         "box_version": box.current_version.number if box.current_version else 0,
-        "available": box_availability(session, box),
+        "available": box_availability(session, box,
+                                      exclude_connection_id=_own_orders_excluded(
+                                          session, connection_id)),
         "external_id": to_external(session, connection_id, "box", box.id),
         "plans": [{"plan_id": plan.id, "code": plan.code, "name": plan.name,
                    "cadence": plan.cadence, "prepaid_rounds": plan.prepaid_rounds,
@@ -36,6 +38,16 @@ def box_listing(session: Session, box: Box, connection_id: int) -> dict[str, Any
         "links": cross_listing_links(session, box, connection_id),
     }
     return BoxListingSchema().load(listing)  # type: ignore[no-any-return]
+
+
+def _own_orders_excluded(session: Session, connection_id: int) -> int | None:
+    """The connection, when its platform subtracts its own orders from what it is sent."""
+    connection = session.get(Connection, connection_id)
+    try:
+        own = connection is not None and get_connector(connection.connector).allocates_own_orders
+    except UnknownConnector:
+        own = False
+    return connection_id if own else None
 
 
 def cross_listing_links(session: Session, box: Box, connection_id: int) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ route escapes the check."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from hub.db import session_scope
-from hub.models import ApiToken, PartnerProduct
+from hub.models import ApiToken, Contract, Order, OrderLine, PartnerProduct
 from hub.services.tokens import digest, revoke_token
 from tests.conftest import ApiClient, make_token
 from tests.factories import create_catalog
@@ -53,6 +54,8 @@ def member_ids(world: dict[str, Any], tenant_id: int) -> dict[str, Any]:
         "box_code": world["box"]["code"],
         "product_id": world["partner_product"]["id"],
         "external_id": world["partner_product"]["external_id"],
+        # A world made without add_order (the partner feed's) has no order: any id will do.
+        "order_id": world["order"]["id"] if "order" in world else 1,
     }
 
 
@@ -121,9 +124,31 @@ def add_partner_product(app: Flask, world: dict[str, Any]) -> dict[str, Any]:
     return world
 
 
+def add_order(app: Flask, world: dict[str, Any]) -> dict[str, Any]:
+    """An order taken on the world's connection, with a contract, for the routes that take
+    its id and the lists that must not show it to another tenant."""
+    with session_scope(app.extensions["gudok"].session_factory) as session:
+        moment = datetime(2026, 11, 29, tzinfo=UTC)
+        row = Order(tenant_id=world["box"]["tenant_id"], connection_id=world["connection"]["id"],
+                    external_id="O-1", status="paid", status_rank=1, placed_at=moment,
+                    source_updated_at=moment, source_digest="0" * 64, currency="KRW",
+                    total=1, refunded=0)
+        line = OrderLine(external_line_id="1", box_id=world["box"]["id"],
+                         plan_id=world["plan"]["id"], quantity=1, unit_price=1,
+                         cancelled_quantity=0, refunded_quantity=0)
+        row.lines.append(line)
+        line.contract = Contract(tenant_id=row.tenant_id, order=row, plan_id=line.plan_id,
+                                 box_id=line.box_id, cadence="weekly", prepaid_rounds=1,
+                                 rounds_delivered=0, status="active")
+        session.add(row)
+        session.flush()
+        world["order"] = {"id": row.id}
+    return world
+
+
 @pytest.fixture
 def world(app: Flask, operator: ApiClient) -> dict[str, Any]:
-    return add_partner_product(app, create_catalog(operator))
+    return add_order(app, add_partner_product(app, create_catalog(operator)))
 
 
 def snapshot(api: ApiClient) -> dict[str, Any]:
