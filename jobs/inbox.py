@@ -15,6 +15,7 @@ disabled one is not."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ from hub.errors import ConfigurationError, ConnectorFailure
 from hub.models import Connection, InboxEntry
 from hub.services.orders import OrderLookups, apply_event
 from hub.webhooks.context import close_context, connection_context
+
+POLLED = "polled:"  # a polled row's event: its body is a canonical event (jobs/polling.py)
 
 __all__ = ["CLAIM_LEASE", "DrainReport", "drain_inbox", "replay_dead"]
 
@@ -183,6 +186,9 @@ def _parse(connector: Any, ctx: SyncContext, work: _Batch) -> None:
         delivery = InboundDelivery(row.delivery_key, row.event, bytes(row.body),
                                    row.received_at)
         try:
+            if row.event.startswith(POLLED):  # mapped when it was read (jobs/polling.py)
+                work.events[row.id] = [json.loads(bytes(row.body))]
+                continue
             work.events[row.id] = list(connector.parse_webhook(ctx, delivery))
         except ConfigurationError as error:
             _stop(work, row.id, error)

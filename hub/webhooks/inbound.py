@@ -35,7 +35,7 @@ def _unavailable(detail: str) -> Response:
                             headers={"Retry-After": RETRY_AFTER_SECONDS})
 
 
-def _insert_ignoring_duplicate(session: Session, values: dict[str, Any]) -> bool:
+def insert_delivery(session: Session, values: dict[str, Any]) -> bool:
     """One INSERT that the unique (connection, delivery key) turns into a no-op for a
     duplicate; True when the row is new."""
     dialect = session.get_bind().dialect.name
@@ -92,7 +92,7 @@ def receive(connection_id: int) -> Response:
               "body": delivery.body, "received_at": delivery.received_at,
               "status": "pending", "attempts": 0}
     try:
-        created = _insert_ignoring_duplicate(session, values)
+        created = insert_delivery(session, values)
         session.commit()
     except SQLAlchemyError:
         session.rollback()

@@ -145,7 +145,7 @@ def test_a_database_that_did_not_take_it_is_503(app: Flask, mock: Any,
     def broken(*_args: Any, **_kwargs: Any) -> bool:
         raise OperationalError("INSERT", {}, Exception("disk full"))
 
-    monkeypatch.setattr(inbound, "_insert_ignoring_duplicate", broken)
+    monkeypatch.setattr(inbound, "insert_delivery", broken)
     assert post(app, saleor_connection, signed()).status_code == 503
     monkeypatch.undo()
     assert post(app, saleor_connection, signed()).status_code == 202

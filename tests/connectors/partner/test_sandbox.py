@@ -232,3 +232,26 @@ def test_notifications_arrive_verified_once_with_one_webhook_id_across_faults(wo
     assert (kept.webhook_id, kept.type, kept.data) == (webhook_id, "box.changed", BOX_CHANGED)
     with session_scope(hub.extensions["gudok"].session_factory) as session:
         assert session.get_one(OutboxMessage, message_id).status == "delivered"
+
+
+def test_polling_takes_what_the_webhooks_lost_into_orders_once(world):
+    """The polling path: events the hub refused as webhooks are read from the platform's
+    log into the inbox and drained into one order; reading again adds nothing, and a
+    delivery that did arrive as a webhook is not counted twice."""
+    from hub.models import Order
+    from jobs.inbox import drain_inbox
+    from jobs.polling import poll_orders
+
+    platform, hub = world.platform, world.hub
+    platform.read_feed()
+    platform.faults.wrong_signature()
+    lost = platform.place_order("BOX-1", "PLAN-1")
+    kept = platform.place_order("BOX-1", "PLAN-1")  # arrives as a webhook too
+    with hub.app_context():
+        assert poll_orders(world.connection_id).inserted == 1  # the lost one only
+        assert poll_orders(world.connection_id).inserted == 0
+        drained = drain_inbox(world.connection_id)
+    assert drained.applied == 2 and drained.dead == 0
+    with session_scope(hub.extensions["gudok"].session_factory) as session:
+        orders = sorted((o.external_id, o.status) for o in session.scalars(select(Order)))
+    assert orders == sorted([(lost, "paid"), (kept, "paid")])
