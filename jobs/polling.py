@@ -47,15 +47,15 @@ class PollReport:
 def canonical_event(record: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """(delivery key, canonical event) of a polled record: a canonical event already (with
     its delivery key), or an order record, keyed by its id and update time."""
-    if "kind" in record:
+    if "kind" in record:  # mapped and loaded by the connector already
         key = str(record.get("delivery_key") or "")
+        if not key:
+            raise RecordError("a polled record has no delivery key")
         event = {k: v for k, v in record.items() if k != "delivery_key"}
-    else:
+        return key[:256], dict(_EVENTS.dump(event))
         key = f"poll:{record.get('external_id')}:{record.get('updated_at')}"
         event = {"kind": "order.upserted", "external_id": record.get("external_id"),
                  "occurred_at": record.get("updated_at"), "order": record}
-    if not key:
-        raise RecordError("a polled record has no delivery key")
     loaded = _EVENTS.load(event)
     return key[:256], dict(_EVENTS.dump(loaded))
 

@@ -63,6 +63,6 @@ def canonical_events(envelope: Any) -> list[dict[str, Any]]:
         event["external_id"] = data.get("order_id")
         event["order"] = _order(data, occurred_at, status)
     try:
-        return [_EVENTS.dump(_EVENTS.load(event))]
+        return [dict(_EVENTS.load(event))]  # loaded: times are datetimes
     except ValidationError as error:
         raise RecordError(f"the event does not fit: {error.messages}") from None
