@@ -34,6 +34,7 @@ from hub.services.partner_feed import (
     read_feed,
 )
 from hub.services.partner_products import ENTITY
+from hub.services.sync_health import stream_row
 from hub.webhooks.context import close_context, connection_context
 
 __all__ = ["NOTICE_ENTITY", "STREAM", "LinkOutReport", "NotifyReport", "notify_catalog_changes",
@@ -109,16 +110,14 @@ def _resync(session: Session, connection: Connection, limit: int, now: datetime 
 
 
 def _cursor(session: Session, connection: Connection) -> StreamCursor:
-    """The stream's cursor row, locked for this run (created on the first)."""
-    query = select(StreamCursor).where(StreamCursor.connection_id == connection.id,
-                                       StreamCursor.stream == STREAM).with_for_update()
-    row = session.scalar(query)
-    if row is None:
-        row = StreamCursor(tenant_id=connection.tenant_id, connection_id=connection.id,
-                           stream=STREAM)
-        session.add(row)
-        session.flush()
-    return row
+    """The stream's cursor row, locked for this run (created on the first, even by two first
+    runs at once): a second run waits here and then reads on from where the first left."""
+    row = stream_row(session, connection.id, STREAM)
+    session.flush()
+    locked = session.scalar(select(StreamCursor).where(StreamCursor.id == row.id)
+                            .with_for_update().execution_options(populate_existing=True))
+    assert locked is not None
+    return locked
 
 
 def _notice(session: Session, connection: Connection, entry: dict[str, Any],

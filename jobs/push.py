@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from connectors import get_connector
 from connectors.base import CatalogPush, InventoryPush
-from hub.db import session_scope
+from hub.db import one_run_at_a_time, session_scope
 from hub.errors import ConfigurationError, RecordError
 from hub.models import Box, Connection, PushState
 from hub.services.bindings import bind, to_external
@@ -79,26 +79,33 @@ def push_changes(connection_id: int, *, limit: int = 200, now: datetime | None =
                                      fix="Push changes only to connections that list boxes.")
         ctx = connection_context(connection)
         try:
-            if full:
-                _resync(session, connector, ctx, connection, limit, report)
-                return report
-            while True:
-                row = _cursor(session, connection)
-                cursor = decode_cursor(row.cursor) if row.cursor else FeedCursor()
-                batch = read_changes(session, connection, cursor, limit, overlap, now,
-                                     offered_only=False)
-                boxes = {b.id: b for b in session.scalars(
-                    select(Box).where(Box.id.in_(batch.latest)))}
-                for box_id in batch.latest:
-                    _push_box(session, connector, ctx, connection, boxes.get(box_id), box_id,
-                              report)
-                row = _cursor(session, connection)
-                row.cursor = encode_cursor(batch.cursor)
-                session.commit()
-                if not batch.has_more:
-                    return report
+            with one_run_at_a_time(state.engine, f"push:{connection_id}"):
+                return _run(session, connector, ctx, connection, limit, overlap, now, full,
+                            report)
         finally:
             close_context(ctx)
+
+
+def _run(session: Session, connector: Any, ctx: Any, connection: Connection, limit: int,
+         overlap: timedelta, now: datetime | None, full: bool, report: PushReport) -> PushReport:
+    if full:
+        _resync(session, connector, ctx, connection, limit, report)
+        return report
+    while True:
+        row = _cursor(session, connection)
+        cursor = decode_cursor(row.cursor) if row.cursor else FeedCursor()
+        batch = read_changes(session, connection, cursor, limit, overlap, now,
+                             offered_only=False)
+        boxes = {b.id: b for b in session.scalars(
+            select(Box).where(Box.id.in_(batch.latest)))}
+        for box_id in batch.latest:
+            _push_box(session, connector, ctx, connection, boxes.get(box_id), box_id,
+                      report)
+        row = _cursor(session, connection)
+        row.cursor = encode_cursor(batch.cursor)
+        session.commit()
+        if not batch.has_more:
+            return report
 
 
 def _resync(session: Session, connector: Any, ctx: Any, connection: Connection, limit: int,

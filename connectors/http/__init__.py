@@ -157,8 +157,11 @@ class HttpClient:
         reached the platform, unless the caller says it is idempotent."""
         method = method.upper()
         resend_ok = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
-        bounds = timeout if isinstance(timeout, tuple) else (
-            self.timeout if timeout is None else (min(self.timeout[0], timeout), timeout))
+        # A connector's own timeout can only shorten the configured ones, never lengthen them.
+        bounds = self.timeout if timeout is None else (
+            (min(self.timeout[0], timeout[0]), min(self.timeout[1], timeout[1]))
+            if isinstance(timeout, tuple) else
+            (min(self.timeout[0], timeout), min(self.timeout[1], timeout)))
         waits, attempt = _Waits(), 1
         while True:
             try:
