@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from connectors.partner.sandbox import PartnerSandbox
 from connectors.saleor.sandbox import SaleorSandbox
 from hub.db import session_scope
-from hub.models import Binding, Box, Connection, InboxEntry, Order
+from hub.models import Binding, Box, Connection, Order
 from hub.queue import drain_embedded
 from hub.services.availability import box_availability
 from hub.services.sync_status import connection_health
@@ -110,7 +110,3 @@ def _platform_view(sandbox: PartnerSandbox, code: str) -> int | None:
     entry = sandbox.boxes.get(code)
     return int(entry["available"]) if entry else None
 
-
-def inbox_count(session: Any, connection_id: int) -> int:
-    return int(session.scalar(select(func.count()).select_from(InboxEntry).where(
-        InboxEntry.connection_id == connection_id)) or 0)

@@ -24,10 +24,11 @@ from connectors import get_connector
 from connectors.base import CatalogPush, InventoryPush
 from hub.db import one_run_at_a_time, session_scope
 from hub.errors import ConfigurationError, RecordError
-from hub.models import Box, Connection, PushState
+from hub.models import Box, Connection, PushState, StreamCursor
 from hub.services.bindings import bind, to_external
 from hub.services.listings import box_listing
 from hub.services.partner_feed import FeedCursor, decode_cursor, encode_cursor, read_changes
+from hub.services.sync_health import stream_row
 from hub.webhooks.context import close_context, connection_context
 from jobs.partner import digest, record_push
 
@@ -123,9 +124,7 @@ def _resync(session: Session, connector: Any, ctx: Any, connection: Connection, 
         after = boxes[-1].id
 
 
-def _cursor(session: Session, connection: Connection) -> Any:
-    from hub.services.sync_health import stream_row
-
+def _cursor(session: Session, connection: Connection) -> StreamCursor:
     return stream_row(session, connection.id, STREAM)
 
 
