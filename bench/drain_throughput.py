@@ -28,20 +28,18 @@ import random
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench_databases import postgres_database
 from cryptography.fernet import Fernet
 from drain_support import noop
 from flask import Flask
 from redis import Redis
 from rq import Queue, SimpleWorker
-from sqlalchemy import Engine, create_engine, func, insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, func, insert, select
 
 from connectors.partner.signing import new_secret
 from hub import create_app
@@ -243,20 +241,6 @@ def report(backend: str, drained: Drained, before: float, after: float, filled: 
     if drained.orders != drained.events or drained.done != drained.events:
         print(f"    NOTE: {drained.events - drained.done} rows not done, "
               f"{drained.events - drained.orders} events without an order")
-
-
-@contextmanager
-def postgres_database(admin_url: str) -> Iterator[str]:
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"gudok_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def main() -> None:

@@ -34,19 +34,17 @@ import statistics
 import tempfile
 import threading
 import time
-import uuid
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench_databases import postgres_database
 from cryptography.fernet import Fernet
 from flask import Flask
 from redis import Redis
-from sqlalchemy import Engine, create_engine, insert, select, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, insert, select, update
 
 from connectors.partner.sandbox import PartnerSandbox
 from connectors.partner.signing import new_secret
@@ -419,20 +417,6 @@ def report(backend: str, setup: Setup, noop: Resync, select_all: float) -> None:
               f"measured on each connection: ~{every:.0f} s)")
     print(f"    ratio {wall / select_all:,.0f}x the baseline: one SELECT of every box with its "
           f"bindings, {1000 * select_all:.0f} ms")
-
-
-@contextmanager
-def postgres_database(admin_url: str) -> Iterator[str]:
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"gudok_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def main() -> None:

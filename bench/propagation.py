@@ -34,18 +34,15 @@ import logging
 import statistics
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+from bench_databases import postgres_database
 from cryptography.fernet import Fernet
 from propagation_support import Bench, channels, gunicorn, quiet, worker_env, workers
 from redis import Redis
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
 from connectors.partner.sandbox import Notification
 from hub import create_app
@@ -307,20 +304,6 @@ def run(database_url: str, options: argparse.Namespace, redis: Redis) -> None:
     finally:
         engine.dispose()
     print(f"  logs: {work}/worker-*.log, {work}/gunicorn.log")
-
-
-@contextmanager
-def postgres_database(admin_url: str) -> Iterator[str]:
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"gudok_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def main() -> None:

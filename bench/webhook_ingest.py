@@ -41,10 +41,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench_databases import postgres_database
 from cryptography.fernet import Fernet
 from redis import Redis
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, func, select
 
 from connectors.partner.signing import headers_for, new_secret
 from hub import create_app
@@ -318,20 +318,6 @@ def report(backend: str, bare: Figures, hub: Figures, rows: int, answers: int) -
     print(f"    p50 hub {hub.percentile_ms(50):6.1f} ms  p99 hub {hub.percentile_ms(99):6.1f} ms"
           f"  (target p99 < {TARGET_P99_MS:.0f} ms)")
     print(f"    lost: {answers - rows}  ({answers} 2xx answers, {rows} inbox rows; target 0)")
-
-
-@contextmanager
-def postgres_database(admin_url: str) -> Iterator[str]:
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"gudok_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def main() -> None:

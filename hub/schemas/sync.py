@@ -13,14 +13,14 @@ class CircuitSchema(Schema):
 class QueueHealthSchema(Schema):
     pending = fields.Integer()
     dead = fields.Integer(metadata={"description": "given up on: retry them after a fix"})
-    lag_seconds = fields.Float(allow_none=True,
+    lag_seconds = fields.Integer(allow_none=True,
                                metadata={"description": "age of the oldest pending row"})
 
 
 class StreamHealthSchema(Schema):
     stream = fields.String()
     last_success_at = fields.DateTime(allow_none=True)
-    lag_seconds = fields.Float(allow_none=True,
+    lag_seconds = fields.Integer(allow_none=True,
                                metadata={"description": "seconds since the last success"})
     changes_waiting = fields.Integer(allow_none=True)
     last_error = fields.String(allow_none=True)

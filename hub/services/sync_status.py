@@ -18,8 +18,9 @@ __all__ = ["circuit", "connection_health", "retry_dead"]
 log = logging.getLogger("gudok.sync")
 
 
-def _seconds_since(moment: datetime | None, now: datetime) -> float | None:
-    return round((now - moment).total_seconds(), 1) if moment is not None else None
+def _seconds_since(moment: datetime | None, now: datetime) -> int | None:
+    """Whole seconds: a lag is read by a person, not computed with."""
+    return int((now - moment).total_seconds()) if moment is not None else None
 
 
 def _changes_waiting(session: Session, row: StreamCursor) -> int | None:
