@@ -94,6 +94,8 @@ def register_api(app: Flask) -> None:
         boxes,
         catalog,
         connections,
+        contract_actions,
+        coupons,
         items,
         merchants,
         offerings,
@@ -101,16 +103,22 @@ def register_api(app: Flask) -> None:
         partner,
         partner_products,
         plans,
+        reconciliation,
+        rounds,
+        statements,
         stock,
         sync,
         tenants,
+        vouchers,
     )
 
     for blueprint in (tenants.blp, merchants.blp, items.blp, boxes.blp, plans.blp,
                       stock.locations, stock.levels, connections.blp,
                       connections.connectors_blp, offerings.blp, bindings.blp, catalog.blp,
                       audit.blp, partner.blp, partner_products.blp,
-                      sync.blp, orders.blp, orders.contracts_blp):
+                      sync.blp, orders.blp, orders.contracts_blp, contract_actions.blp,
+                      rounds.blp, vouchers.blp, coupons.blp, statements.blp,
+                      reconciliation.blp):
         api.register_blueprint(blueprint)
     api.spec.components.schema("Problem", schema=ProblemSchema)
     app.extensions["gudok_api"] = api

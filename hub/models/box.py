@@ -37,6 +37,9 @@ class Box(IdMixin, TenantMixin, TimestampMixin, VersionedMixin, Base):
     images: Mapped[list[Any]] = mapped_column(JsonValue, default=list)
     category: Mapped[str] = mapped_column(String(32), default="mixed")
     capacity_per_round: Mapped[int] = mapped_column(Integer, default=0)
+    # The logistics centre (a stock location) where its boxes are packed: pick lists group by it.
+    packed_at_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("stock_location.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(16), default="draft")
     current_version_id: Mapped[int | None] = mapped_column(
         Id, ForeignKey("box_version.id", use_alter=True, ondelete="SET NULL"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.models.base import (
@@ -33,6 +33,9 @@ class Connection(IdMixin, TenantMixin, TimestampMixin, VersionedMixin, Base):
     # Non-secret config fields; the secret ones live encrypted beside them.
     config: Mapped[dict[str, Any]] = mapped_column(JsonValue, default=dict)
     secrets_encrypted: Mapped[str | None] = mapped_column(Text)
+    # The channel's fee on what its customers paid, in basis points, for orders whose fee
+    # the channel does not report itself (0 for the municipal mall).
+    fee_rate_bp: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Binding(IdMixin, TenantMixin, TimestampMixin, VersionedMixin, Base):

@@ -33,3 +33,7 @@ class Item(IdMixin, TenantMixin, TimestampMixin, VersionedMixin, Base):
     kind: Mapped[str] = mapped_column(String(16), default="physical")
     status: Mapped[str] = mapped_column(String(16), default="active")
     description: Mapped[str | None] = mapped_column(Text)
+    # Voucher items: days a code stays valid, and the share (basis points) of an expired
+    # voucher's value its merchant is paid (0: nothing, 10000: all of it).
+    voucher_valid_days: Mapped[int | None] = mapped_column(Integer)
+    voucher_expiry_share_bp: Mapped[int | None] = mapped_column(Integer)

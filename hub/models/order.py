@@ -26,7 +26,7 @@ from hub.db import utcnow
 from hub.models.base import Base, Id, IdMixin, JsonValue, TenantMixin, TimestampMixin
 
 ORDER_STATUSES = ("unpaid", "paid", "fulfilled", "cancelled", "refunded")
-CONTRACT_STATUSES = ("active", "cancelled", "ended")
+CONTRACT_STATUSES = ("active", "paused", "cancelled", "ended")
 CLAIM_KINDS = ("cancel", "return", "refund")
 
 
@@ -68,6 +68,12 @@ class Order(IdMixin, TenantMixin, TimestampMixin, Base):
     refunded: Mapped[int] = mapped_column(BigInteger, default=0)
     customer_id: Mapped[int | None] = mapped_column(
         Id, ForeignKey("customer.id", ondelete="SET NULL"), index=True)
+    # A coupon the customer used (its funder is data on the coupon), what it took off the
+    # order, and the channel's fee on the order when the channel reports it.
+    coupon_id: Mapped[int | None] = mapped_column(Id, ForeignKey("coupon.id",
+                                                                 ondelete="RESTRICT"))
+    coupon_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    channel_fee: Mapped[int | None] = mapped_column(BigInteger)
 
     customer: Mapped[Customer | None] = relationship(lazy="joined")
     lines: Mapped[list[OrderLine]] = relationship(
@@ -117,7 +123,8 @@ class Contract(IdMixin, TenantMixin, TimestampMixin, Base):
     __tablename__ = "contract"
     __table_args__ = (
         UniqueConstraint("order_line_id"),
-        CheckConstraint("status IN ('active', 'cancelled', 'ended')", name="status_known"),
+        CheckConstraint("status IN ('active', 'paused', 'cancelled', 'ended')",
+                        name="status_known"),
         CheckConstraint("prepaid_rounds >= 1 AND rounds_delivered >= 0",
                         name="rounds_not_negative"),
         {"sqlite_autoincrement": True},
@@ -137,6 +144,9 @@ class Contract(IdMixin, TenantMixin, TimestampMixin, Base):
     rounds_delivered: Mapped[int] = mapped_column(Integer, default=0)
     next_round_on: Mapped[date | None] = mapped_column(Date)  # in the tenant's time zone
     status: Mapped[str] = mapped_column(String(16), default="active")
+    # Terms started after the first.
+    renewals: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    cancelled_on: Mapped[date | None] = mapped_column(Date)
 
     order: Mapped[Order] = relationship()
     order_line: Mapped[OrderLine] = relationship(back_populates="contract")
@@ -164,5 +174,6 @@ class Claim(IdMixin, TenantMixin, Base):
     lines: Mapped[list[Any]] = mapped_column(JsonValue, default=list)
     occurred_at: Mapped[datetime] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    posted_at: Mapped[datetime | None] = mapped_column()  # its ledger entries are in
 
     order: Mapped[Order] = relationship(back_populates="claims")

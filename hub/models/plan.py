@@ -33,6 +33,13 @@ class Plan(IdMixin, TenantMixin, TimestampMixin, VersionedMixin, Base):
     term_rounds: Mapped[int | None] = mapped_column(Integer)  # None: open-ended
     round_price: Mapped[int] = mapped_column(Integer)  # KRW list price of one round
     status: Mapped[str] = mapped_column(String(16), default="active")
+    # On early cancellation: "term_discounts" takes back, from the refund of undelivered
+    # prepaid rounds, the term discounts already received; "none" takes nothing back.
+    clawback: Mapped[str] = mapped_column(String(16), default="none",
+                                          server_default="none")
+    # At the end of the term: "renew" starts another term, "end" ends the contract.
+    at_term_end: Mapped[str] = mapped_column(String(8), default="renew",
+                                             server_default="renew")
 
     rules: Mapped[list[PricingRule]] = relationship(
         order_by="PricingRule.position", lazy="selectin", cascade="all, delete-orphan")
