@@ -11,6 +11,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup
 from sqlalchemy import select
 
+from hub.cli_settle import settle
 from hub.cli_sync import sync, worker
 from hub.db import session_scope
 from hub.settings import SettingsError, load_settings
@@ -42,6 +43,7 @@ def cli() -> None:
 
 cli.add_command(worker)
 cli.add_command(sync)
+cli.add_command(settle)
 
 
 def _state() -> Any:
