@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from hub.db import session_scope
@@ -18,9 +19,13 @@ from hub.models import Tenant
 @click.option("--period", required=True, help="2026-11 (monthly) or 2026-W48 (weekly)")
 @click.option("--close", is_flag=True, help="close the period: post fee VAT and carry-forwards "
                                             "and freeze its statements")
+@click.option("--batch", type=click.IntRange(min=1, max=100000), default=1000,
+              show_default=True, help="events posted per transaction")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="also write each statement as CSV and PDF here")
-def settle(tenant_code: str, period: str, close: bool, out_dir: Path | None) -> None:
+@with_appcontext
+def settle(tenant_code: str, period: str, close: bool, batch: int,
+           out_dir: Path | None) -> None:
     """Post, compute (and with --close, close) one period's merchant statements."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -40,7 +45,7 @@ def settle(tenant_code: str, period: str, close: bool, out_dir: Path | None) -> 
                   disable=not console.is_terminal) as progress:
         task = progress.add_task(f"{tenant_code} {period}: posting", total=waiting(tenant_id))
         try:
-            report = run(tenant_id, period, close=close,
+            report = run(tenant_id, period, close=close, batch=batch,
                          progress=lambda done: progress.advance(task, done))
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--period") from None

@@ -151,24 +151,19 @@ def round_postings(terms: RoundTerms) -> tuple[list[Posting], list[Funding]]:
 def voucher_postings(terms: RoundTerms, item_id: int, merchant_id: int, unit: int, units: int,
                      voucher_key: str, share_bp: int = BP) -> list[Posting]:
     """One voucher's entries when it is redeemed (`share_bp` = all) or expires (the item's
-    expiry share): its unit's part of the voucher item's amounts in the round, scaled by the
-    share, with the operator's fee recomputed on what is recognised."""
+    expiry share): its unit's part of the voucher item's amounts in the round. On expiry the
+    costs it caused (discount, channel fee, shipping) stay its merchant's in full and only
+    its sales are paid at the share, truncated; the operator's fee is on what is recognised.
+    What is not paid out (never negative) stays with the programme."""
     part = split_round(terms)[(merchant_id, item_id)]
-    mine: dict[str, int] = {}
-    for kind in ("sales", "merchant_discount", "channel_fee", "shipping_share"):
-        unit_amount = allocate_by_weight(part.amounts[kind], dict.fromkeys(range(1, units + 1),
-                                                                            1))[unit]
-        mine[kind] = _scaled(unit_amount, share_bp)
+    units_weights = dict.fromkeys(range(1, units + 1), 1)
+    mine = {kind: allocate_by_weight(part.amounts[kind], units_weights)[unit]
+            for kind in ("sales", "merchant_discount", "channel_fee", "shipping_share")}
+    mine["sales"] = mine["sales"] * share_bp // BP
     mine["operator_fee"] = operator_fee(mine["sales"] + mine["merchant_discount"],
                                         terms.commission_bp.get(merchant_id, 0))
     return [Posting(f"{voucher_key}:{kind}:{merchant_id}", merchant_id, kind, amount)
             for kind, amount in mine.items() if amount]
-
-
-def _scaled(amount: int, share_bp: int) -> int:
-    """A share of an amount, truncated toward zero."""
-    scaled = abs(amount) * share_bp // BP
-    return scaled if amount >= 0 else -scaled
 
 
 def refund_postings(key: str, amount: int, fee_return: int,
