@@ -23,6 +23,7 @@ from hub.models import SettlementPeriod, Tenant
 from hub.services.ledger import BATCH, Poster, pending
 from hub.services.periods import period_row, valid_key
 from hub.services.statements import close_period
+from hub.services.vouchers import expire_vouchers, tenant_today
 
 log = logging.getLogger(__name__)
 RUNNER = "jobs.settlement:run_settlement"
@@ -36,10 +37,12 @@ class SettleReport:
     posted: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STEPS, 0))
     closed: bool = False
     digest: str | None = None
+    expired: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"tenant": self.tenant, "period": self.period, "posted": self.posted,
-                "closed": self.closed, "digest": self.digest}
+                "vouchers_expired": self.expired, "closed": self.closed,
+                "digest": self.digest}
 
 
 def settle(tenant_id: int, period: str, *, close: bool = False, batch: int = BATCH,
@@ -52,6 +55,8 @@ def settle(tenant_id: int, period: str, *, close: bool = False, batch: int = BAT
         if not valid_key(period, tenant.settlement_cycle):
             raise ValueError(f"{period!r} is not a {tenant.settlement_cycle} period")
         report = SettleReport(tenant.code, period)
+        # Vouchers past their validity expire first, so their expiry rule is posted too.
+        report.expired = expire_vouchers(session, tenant_id, tenant_today(session, tenant_id))
     for step in STEPS:
         while True:
             with session_scope(factory) as session:

@@ -24,7 +24,15 @@ from sqlalchemy import or_, select
 
 from connectors import UnknownConnector, get_connector
 from hub.db import session_scope, utcnow
-from hub.models import Connection, InboxEntry, OutboxMessage, StreamCursor
+from hub.models import (
+    Connection,
+    Contract,
+    InboxEntry,
+    Order,
+    OutboxMessage,
+    Round,
+    StreamCursor,
+)
 from hub.queue import enqueue, redis_client
 from jobs.registry import JOBS, jobs_for
 
@@ -75,6 +83,12 @@ def plan(app: Flask, now: datetime, connection_id: int | None = None) -> list[tu
             or_(InboxEntry.locked_until.is_(None), InboxEntry.locked_until <= now)).distinct()))
         outbox = set(session.scalars(select(OutboxMessage.connection_id).where(
             OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now).distinct()))
+        # Tracking numbers set but not yet pushed to the channel the order came from.
+        tracking = set(session.scalars(
+            select(Order.connection_id).join(Contract, Contract.order_id == Order.id)
+            .join(Round, Round.contract_id == Contract.id)
+            .where(Round.tracking_number.is_not(None), Round.tracking_pushed_at.is_(None))
+            .distinct()))
         held = {(connection_id, stream) for connection_id, stream, failed_at, changed_at
                 in session.execute(
                     select(StreamCursor.connection_id, StreamCursor.stream,
@@ -99,6 +113,9 @@ def plan(app: Flask, now: datetime, connection_id: int | None = None) -> list[tu
                 if (connection.id, JOBS[name].stream) in held:
                     continue
                 pairs.append((name, connection.id))
+            if connection.id in tracking and "fulfilment.push" in capabilities \
+                    and (connection.id, JOBS["tracking"].stream) not in held:
+                pairs.append(("tracking", connection.id))
         return pairs
 
 

@@ -120,6 +120,7 @@ class RunResultSchema(Schema):
     tenant = fields.String()
     period = fields.String()
     posted = fields.Dict(keys=fields.String(), values=fields.Integer())
+    vouchers_expired = fields.Integer()
     closed = fields.Boolean()
     digest = fields.String(allow_none=True)
 
