@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.db import utcnow
@@ -27,6 +36,11 @@ class Round(IdMixin, TenantMixin, TimestampMixin, Base):
                         "'cancelled')", name="status_known"),
         CheckConstraint("number >= 1 AND quantity >= 1", name="positive"),
         Index("ix_round_delivery", "tenant_id", "scheduled_on"),
+        # Delivered and not yet posted: what every posting batch looks for, found without
+        # walking the rounds posted before it.
+        Index("ix_round_unposted", "tenant_id", "id",
+              postgresql_where=text("status = 'delivered' AND posted_at IS NULL"),
+              sqlite_where=text("status = 'delivered' AND posted_at IS NULL")),
         {"sqlite_autoincrement": True},
     )
 

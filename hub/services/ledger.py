@@ -9,8 +9,9 @@ An event lands in the open period of its local date, or the next open one."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Insert, String, cast, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -228,7 +229,8 @@ class Poster:
         for sequence in paid_rounds:
             row = RoundRow(0, boxes, sequence, None, line.order_id,
                            contract.order.connection_id, contract.box_id, contract.plan_id,
-                           contract.prepaid_rounds, line.id, line.box_version_id or 0)
+                           contract.prepaid_rounds, line.id, line.box_version_id or 0,
+                           contract.order.coupon_id, contract.order.channel_fee)
             undelivered += self.facts.terms(row, "").customer_paid \
                 if line.box_version_id else plan.round_price * boxes
         received = [d for r in delivered for d in plan_discounts(
@@ -237,7 +239,8 @@ class Poster:
         key = f"contract:{contract.id}"
         result = cancellation(key, undelivered, received, merchant_weights(parts) or {0: 1},
                               plan.clawback == "term_discounts")
-        when = contract.updated_at or utcnow()
+        when = _noon(contract.cancelled_on, self.tenant) if contract.cancelled_on \
+            else contract.updated_at or utcnow()
         self.session.add(Claim(tenant_id=self.tenant.id, order_id=contract.order_id, key=key,
                                kind="cancel", amount=result.refund, occurred_at=when,
                                lines=[{"external_line_id": line.external_line_id,
@@ -248,6 +251,11 @@ class Poster:
                    "box_id": contract.box_id}
         self.write(((p, sources) for p in result.postings),
                    ((f, sources) for f in result.funding))
+
+
+def _noon(day: date, tenant: Tenant) -> datetime:
+    """When a dated event without a time happened: noon of its day, tenant's time zone."""
+    return datetime.combine(day, time(12), tzinfo=ZoneInfo(tenant.time_zone))
 
 
 def pending(session: Session, tenant_id: int) -> dict[str, int]:

@@ -50,11 +50,14 @@ class RoundRow:
     prepaid_rounds: int
     line_id: int
     box_version_id: int
+    coupon_id: int | None = None
+    channel_fee: int | None = None
 
 
 ROUND_COLUMNS = (Round.id, Round.quantity, Round.sequence, Round.delivered_at,
                  OrderLine.order_id, Order.connection_id, Contract.box_id, Contract.plan_id,
-                 Contract.prepaid_rounds, OrderLine.id, OrderLine.box_version_id)
+                 Contract.prepaid_rounds, OrderLine.id, OrderLine.box_version_id,
+                 Order.coupon_id, Order.channel_fee)
 
 
 def round_rows_query() -> Any:
@@ -74,7 +77,7 @@ class RoundFacts:
         self._parts: dict[int, tuple[Part, ...]] = {}
         self._components: dict[int, list[tuple[int, int, int, int]]] = {}
         self._rates: dict[int, int] = {}
-        self._orders: dict[int, tuple[Order, dict[int, int], dict[int, int]]] = {}
+        self._orders: dict[int, tuple[int, dict[int, int], dict[int, int]]] = {}
         self._connections: dict[int, int] = {}
         self._coupons: dict[int, Coupon] = {}
 
@@ -143,17 +146,22 @@ class RoundFacts:
             self._coupons[coupon_id] = coupon
         return coupon
 
-    def order_splits(self, order_id: int) -> tuple[Order, dict[int, int], dict[int, int]]:
-        """The order, and its coupon and reported channel fee split among its lines by the
-        lines' list value."""
+    def order_splits(self, order_id: int) -> tuple[int, dict[int, int], dict[int, int]]:
+        """The order's coupon amount, and its coupon and reported channel fee split among
+        its lines by the lines' list value. Read only for orders that have either."""
         cached = self._orders.get(order_id)
         if cached is None:
-            order = self.session.get_one(Order, order_id)
-            weights = {line.id: line.quantity * line.unit_price or 1 for line in order.lines}
-            coupon = allocate_by_weight(order.coupon_amount if order.coupon_id else 0,
+            coupon_id, coupon_amount, channel_fee = self.session.execute(
+                select(Order.coupon_id, Order.coupon_amount, Order.channel_fee)
+                .where(Order.id == order_id)).one()
+            weights = {int(line_id): int(quantity * unit_price) or 1
+                       for line_id, quantity, unit_price in self.session.execute(
+                           select(OrderLine.id, OrderLine.quantity, OrderLine.unit_price)
+                           .where(OrderLine.order_id == order_id))}
+            coupon = allocate_by_weight(coupon_amount if coupon_id else 0,
                                         weights) if weights else {}
-            fee = allocate_by_weight(order.channel_fee or 0, weights) if weights else {}
-            cached = (order, coupon, fee)
+            fee = allocate_by_weight(channel_fee or 0, weights) if weights else {}
+            cached = (int(coupon_amount or 0), coupon, fee)
             if len(self._orders) > 5000:
                 self._orders.clear()
             self._orders[order_id] = cached
@@ -166,16 +174,17 @@ class RoundFacts:
         boxes = row.quantity
         list_price = plan.round_price * boxes
         discounts = plan_discounts(list_price, plan.rules, row.sequence, boxes)
-        order, coupons, fees = self.order_splits(row.order_id)
         prepaid = row.prepaid_rounds
-        if order.coupon_id and row.sequence <= prepaid:
-            coupon = self.coupon(order.coupon_id)
+        needs_splits = row.coupon_id is not None or row.channel_fee is not None
+        _, coupons, fees = self.order_splits(row.order_id) if needs_splits else (0, {}, {})
+        if row.coupon_id and row.sequence <= prepaid:
+            coupon = self.coupon(row.coupon_id)
             amount = min(spread_over_rounds(coupons.get(row.line_id, 0), prepaid)[row.sequence],
                          list_price - sum(d.amount for d in discounts))
             if amount > 0:
                 discounts.append(Discount(amount, coupon.funder, "coupon", coupon.code))
         paid = list_price - sum(d.amount for d in discounts)
-        if order.channel_fee is not None and row.sequence <= prepaid:
+        if row.channel_fee is not None and row.sequence <= prepaid:
             channel_fee = spread_over_rounds(fees.get(row.line_id, 0), prepaid)[row.sequence]
         else:
             channel_fee = paid * self.fee_rate(row.connection_id) // BP

@@ -91,26 +91,47 @@ def digest_of(lines: list[dict[str, Any]], totals: list[dict[str, Any]]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def statement_totals(tenant: Tenant, period: SettlementPeriod,
+                     sums: dict[str, int]) -> dict[str, Any]:
+    """A statement's figures from its sums by kind: the fee VAT closing would post (when not
+    posted yet), the totals, the payable, or nothing when under the minimum payout."""
+    sums = dict(sums)
+    vat = fee_vat(sums.get("operator_fee", 0), tenant.fee_vat_bp)
+    pending_vat = vat if vat and "operator_fee_vat" not in sums else 0
+    if pending_vat:
+        sums["operator_fee_vat"] = pending_vat
+    balance = sum(sums.values())
+    payable = balance if balance >= tenant.min_payout else 0
+    return {"pending_vat": pending_vat, "payable": payable,
+            "carried_forward": balance - payable, "totals": _totals(sums)}
+
+
+def all_totals(session: Session, tenant: Tenant,
+               period: SettlementPeriod) -> dict[int, dict[str, Any]]:
+    """Every merchant's statement figures for the period from one GROUP BY."""
+    return {merchant_id: statement_totals(tenant, period, sums)
+            for merchant_id, sums in sorted(entry_sums(session, tenant.id, period.key).items())}
+
+
 def draft_statement(session: Session, tenant: Tenant, merchant: Merchant,
-                    period: SettlementPeriod) -> dict[str, Any]:
+                    period: SettlementPeriod,
+                    sums: dict[str, int] | None = None) -> dict[str, Any]:
     """What the merchant's statement is now: its entries, plus the fee VAT closing would
     post; the payable, or nothing when under the minimum payout (then carried forward)."""
-    sums = entry_sums(session, tenant.id, period.key, [merchant.id]).get(merchant.id, {})
+    if sums is None:
+        sums = entry_sums(session, tenant.id, period.key, [merchant.id]).get(merchant.id, {})
+    figures = statement_totals(tenant, period, sums)
     lines = list(statement_lines(session, tenant.id, period.key, merchant.id))
-    vat = fee_vat(sums.get("operator_fee", 0), tenant.fee_vat_bp)
-    if vat and "operator_fee_vat" not in sums:
-        sums["operator_fee_vat"] = vat
+    if figures["pending_vat"]:
         lines.append({"entry_key": f"vat:{period.key}:{merchant.id}", "kind": "operator_fee_vat",
-                      "amount": vat, "occurred_at": _period_end(tenant, period).isoformat(),
+                      "amount": figures["pending_vat"],
+                      "occurred_at": _period_end(tenant, period).isoformat(),
                       "order_id": None, "order_number": None, "channel": None,
                       "round_id": None, "round_number": None, "voucher_id": None,
                       "claim_id": None, "label": ""})
-    balance = sum(sums.values())
-    payable = balance if balance >= tenant.min_payout else 0
-    totals = _totals(sums)
     return {**_header(tenant, merchant, period), "status": "draft", "digest": None,
-            "payable": payable, "carried_forward": balance - payable, "totals": totals,
-            "lines": lines}
+            "payable": figures["payable"], "carried_forward": figures["carried_forward"],
+            "totals": figures["totals"], "lines": lines}
 
 
 def merchants_in(session: Session, tenant_id: int, period: str) -> list[Merchant]:
@@ -128,9 +149,13 @@ def statements_for(session: Session, tenant: Tenant, period: SettlementPeriod,
         if merchant_id is not None:
             query = query.where(Statement.merchant_id == merchant_id)
         return [row.body for row in session.scalars(query.order_by(Statement.merchant_id))]
-    merchants = merchants_in(session, tenant.id, period.key)
-    return [draft_statement(session, tenant, merchant, period) for merchant in merchants
-            if merchant_id is None or merchant.id == merchant_id]
+    sums = entry_sums(session, tenant.id, period.key,
+                      None if merchant_id is None else [merchant_id])
+    merchants: list[Merchant] = list(session.scalars(
+        select(Merchant).where(Merchant.id.in_(sorted(sums))).order_by(Merchant.id))) \
+        if sums else []
+    return [draft_statement(session, tenant, merchant, period, sums[merchant.id])
+            for merchant in merchants]
 
 
 def close_period(session: Session, tenant: Tenant, key: str) -> SettlementPeriod:
@@ -147,8 +172,8 @@ def close_period(session: Session, tenant: Tenant, key: str) -> SettlementPeriod
     following = next_key(key)
     period_row(session, tenant, following)
     end = _period_end(tenant, period)
-    for merchant in merchants_in(session, tenant.id, key):
-        sums = entry_sums(session, tenant.id, key, [merchant.id]).get(merchant.id, {})
+    for merchant_id, sums in sorted(entry_sums(session, tenant.id, key).items()):
+        merchant = session.get_one(Merchant, merchant_id)
         closing = []
         vat = fee_vat(sums.get("operator_fee", 0), tenant.fee_vat_bp)
         if vat:
