@@ -38,6 +38,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/noop_resync.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
 	$(BIN)/python bench/drain_throughput.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
 	$(BIN)/python bench/propagation.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
+	$(BIN)/python bench/ledger_posting.py --rounds 100000 --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 serve: $(VENV)/.installed
 	GUDOK_ENVIRONMENT=demo $(BIN)/gudok serve
