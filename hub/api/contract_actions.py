@@ -1,8 +1,153 @@
-"""Subscription changes: pause, resume, skip, cadence, cancel, renew."""
+"""Subscription changes: pause, resume, skip, cadence, cancel, renew, end; and a contract's
+rounds. Each change answers the contract with its upcoming rounds and leaves an audit row."""
 
 from __future__ import annotations
 
-from hub.api.common import Blueprint
+import logging
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
 
-blp = Blueprint("contract_actions", __name__, url_prefix="/api/v1/contracts",
-                description="Subscription changes: pause, resume, skip, cadence, cancel, renew.")
+from flask import request
+from flask.views import MethodView
+from sqlalchemy import inspect, select
+
+from hub.api.auth import require_role, visible
+from hub.api.common import Blueprint, Parser, audited, db, write
+from hub.api.problems import ApiProblem
+from hub.db import utcnow
+from hub.models import Contract, Round, Tenant
+from hub.schemas.round import (
+    CadenceRequestSchema,
+    CancelRequestSchema,
+    ContractRoundsSchema,
+    RoundSchema,
+    SkipRequestSchema,
+)
+from hub.services import contract_lifecycle as lifecycle
+from hub.services.audit import snapshot
+from hub.services.rounds import tenant_today
+from hub.services.validation import RecordInvalid
+
+
+class _BodyParser(Parser):
+    """A body that does not describe a possible change is a 422 with field paths."""
+
+    DEFAULT_VALIDATION_STATUS = 422
+
+
+class _Blueprint(Blueprint):
+    ARGUMENTS_PARSER = _BodyParser()
+
+
+blp = _Blueprint("contract_actions", __name__, url_prefix="/api/v1/contracts",
+                 description="Subscription changes: pause, resume, skip, cadence, cancel, "
+                             "renew, end; and each contract's rounds.")
+
+Change = Callable[..., Contract]
+
+
+@blp.before_request
+def _contract_visible() -> None:
+    """Another tenant's contract is a 404 whatever the body, before the body is read."""
+    contract_id = (request.view_args or {}).get("contract_id")
+    if contract_id is not None:
+        visible(db().get(Contract, contract_id))
+log = logging.getLogger("gudok.api.contracts")
+
+
+def contract_with_rounds(contract: Contract) -> dict[str, Any]:
+    """The contract's columns and its rounds still to be shipped."""
+    values = {column.key: getattr(contract, column.key)
+              for column in inspect(contract).mapper.column_attrs}
+    values["upcoming_rounds"] = lifecycle.upcoming_rounds(db(), contract.id)
+    return values
+
+
+def _change(contract_id: int, action: str, change: Change, **arguments: Any) -> Any:
+    """Apply one change under the caller's tenant, audited, in one transaction."""
+    require_role("operator")
+    contract = visible(db().get(Contract, contract_id))
+    now: datetime = utcnow()
+    today: date = tenant_today(db().get_one(Tenant, contract.tenant_id), now)
+    before = snapshot(contract)
+    with write() as session:
+        try:
+            contract = change(session, contract, today, now=now, **arguments)
+        except RecordInvalid as error:
+            raise ApiProblem(422, "Unprocessable Content", "One or more fields are invalid.",
+                             errors=error.errors) from None
+        audited(session, action, "contract", contract, before)
+    return contract_with_rounds(contract)
+
+
+@blp.route("/<int:contract_id>/rounds")
+class ContractRounds(MethodView):
+    @blp.response(200, RoundSchema(many=True))
+    def get(self, contract_id: int) -> Any:
+        """Every round of the contract, skipped and cancelled ones included, by number."""
+        contract = visible(db().get(Contract, contract_id))
+        return list(db().scalars(select(Round).where(Round.contract_id == contract.id)
+                                 .order_by(Round.number)))
+
+
+@blp.route("/<int:contract_id>/pause")
+class Pause(MethodView):
+    @blp.response(200, ContractRoundsSchema)
+    def post(self, contract_id: int) -> Any:
+        """Pause deliveries: rounds before their cut-off are withdrawn."""
+        return _change(contract_id, "pause", lifecycle.pause_contract)
+
+
+@blp.route("/<int:contract_id>/resume")
+class Resume(MethodView):
+    @blp.response(200, ContractRoundsSchema)
+    def post(self, contract_id: int) -> Any:
+        """Deliver again from the first cadence date on or after today."""
+        return _change(contract_id, "resume", lifecycle.resume_contract)
+
+
+@blp.route("/<int:contract_id>/skip")
+class Skip(MethodView):
+    @blp.arguments(SkipRequestSchema)
+    @blp.response(200, ContractRoundsSchema)
+    def post(self, data: dict[str, Any], contract_id: int) -> Any:
+        """Skip one round before its cut-off; one more round is added at the end."""
+        return _change(contract_id, "skip", lifecycle.skip_round, **data)
+
+
+@blp.route("/<int:contract_id>/cadence")
+class Cadence(MethodView):
+    @blp.arguments(CadenceRequestSchema)
+    @blp.response(200, ContractRoundsSchema)
+    def post(self, data: dict[str, Any], contract_id: int) -> Any:
+        """Deliver at another cadence from the first round still before its cut-off."""
+        return _change(contract_id, "cadence", lifecycle.change_cadence,
+                       cadence=data["cadence"])
+
+
+@blp.route("/<int:contract_id>/cancel")
+class Cancel(MethodView):
+    @blp.arguments(CancelRequestSchema)
+    @blp.response(200, ContractRoundsSchema)
+    def post(self, data: dict[str, Any], contract_id: int) -> Any:
+        """Cancel from today: rounds before their cut-off are cancelled."""
+        if data.get("reason"):
+            log.info("contract %s cancelled: %s", contract_id, data["reason"])
+        return _change(contract_id, "cancel", lifecycle.cancel_contract)
+
+
+@blp.route("/<int:contract_id>/renew")
+class Renew(MethodView):
+    @blp.response(200, ContractRoundsSchema)
+    def post(self, contract_id: int) -> Any:
+        """Start another term after this one (an ended contract runs again)."""
+        return _change(contract_id, "renew", lifecycle.renew_contract)
+
+
+@blp.route("/<int:contract_id>/end")
+class End(MethodView):
+    @blp.response(200, ContractRoundsSchema)
+    def post(self, contract_id: int) -> Any:
+        """Take no further term: the contract ends after its last paid round."""
+        return _change(contract_id, "end", lifecycle.end_contract)

@@ -70,7 +70,8 @@ def settle_contracts(lookups: OrderLookups, order: OrderRecord) -> bool:
             changed = True
         if contract.status == "active" and contract.rounds_delivered == 0:
             first = first_round_on(order.placed_at, contract.cadence, lookups.zone)
-            if contract.next_round_on != first:
+            # Only while no round is scheduled: after that the scheduler owns the dates.
+            if contract.next_round_on != first and lookups.unscheduled(contract):
                 contract.next_round_on = first
                 changed = True
     return changed

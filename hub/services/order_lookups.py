@@ -26,12 +26,14 @@ from hub.models import (
     BoxComponent,
     CatalogChange,
     Connection,
+    Coupon,
     Item,
     Plan,
+    Round,
     Tenant,
 )
 from hub.services import order_state, signals
-from hub.services.order_state import CustomerRecord, OrderRecord, Record
+from hub.services.order_state import ContractRecord, CustomerRecord, OrderRecord, Record
 
 R = TypeVar("R", bound=Record)
 _ORDER_KINDS = frozenset({"order.upserted", "order.cancelled", "order.refunded",
@@ -93,6 +95,7 @@ class OrderLookups:
         self.customers: dict[str, CustomerRecord | None] = {}
         self.components: dict[int, dict[int, int]] = {}
         self.items: dict[str, int | None] = {}
+        self.coupons: dict[str, Coupon | None] = {}
 
     # -- preloading -------------------------------------------------------------------------
 
@@ -262,6 +265,20 @@ class OrderLookups:
                 tenant_id=self.tenant_id, connection_id=self.connection.id, ref_digest=digest,
                 masked=masked_customer(digest)))
         return customer
+
+    def unscheduled(self, contract: ContractRecord) -> bool:
+        """No round of this contract exists yet (a contract new in this batch has none)."""
+        if contract.id is None:
+            return True
+        return self.session.scalar(select(Round.id).where(
+            Round.contract_id == contract.id).limit(1)) is None
+
+    def coupon(self, code: str) -> Coupon | None:
+        """The tenant's coupon campaign with this code (its funder is data on it)."""
+        if code not in self.coupons:
+            self.coupons[code] = self.session.scalar(select(Coupon).where(
+                Coupon.tenant_id == self.tenant_id, Coupon.code == code))
+        return self.coupons[code]
 
     def item_by_sku(self, sku: str) -> int | None:
         key = sku.strip().lower()
