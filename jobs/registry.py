@@ -32,6 +32,8 @@ JOBS: dict[str, JobSpec] = {spec.name: spec for spec in (
             calls_platform=True),
     JobSpec("link_outs", "jobs.partner:push_link_outs", "catalog", "link_outs",
             calls_platform=True),
+    JobSpec("tracking", "jobs.tracking:push_tracking", "orders", "fulfilment.push",
+            calls_platform=True),
 )}
 
 # Per connector: the jobs that keep its connection in sync, in the order `gudok sync run`

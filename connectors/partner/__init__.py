@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from connectors.base import Connector, InboundDelivery, Page, SyncContext
 from connectors.http import json_body
+from connectors.partner import fulfilment as shipping
 from connectors.partner import signing
 from connectors.partner.config import PartnerConfigSchema
 from hub.errors import ConfigurationError, RecordError
@@ -28,7 +29,8 @@ _EVENT_ID = re.compile(r"[\x21-\x7e]{1,256}")  # what a webhook-id may be (signi
 class PartnerConnector(Connector):
     key = "partner"
     display_name = "Partner platform (Partner API)"
-    capabilities: ClassVar[frozenset[str]] = frozenset({"orders.webhook", "orders.pull"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({
+        "orders.webhook", "orders.pull", "fulfilment.push", "settlement.pull"})
     config_schema = PartnerConfigSchema
 
     def verify_webhook(self, ctx: SyncContext, headers: Mapping[str, str],
@@ -111,6 +113,17 @@ class PartnerConnector(Connector):
         response = ctx.http.request("POST", str(url), data=body, headers=headers,
                                     idempotent=True)
         return int(response.status_code)
+
+    def push_fulfilment(self, ctx: SyncContext, fulfilment: dict[str, Any]) -> None:
+        """Tell the platform a round shipped, with its tracking number: a signed
+        `order.fulfilled` notification whose webhook-id makes resending it harmless."""
+        webhook_id, body = shipping.fulfilment_notification(fulfilment, ctx.clock())
+        self.send_notification(ctx, webhook_id, body, ctx.clock())
+
+    def pull_settlements(self, ctx: SyncContext, cursor: str | None,
+                         until: datetime) -> Page:
+        """The platform's settlement report of orders placed from `cursor` to `until`."""
+        return shipping.pull_settlements(ctx, cursor, until)
 
 
 def _events_page(answer: Any) -> tuple[list[Any], str | None]:

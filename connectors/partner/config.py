@@ -40,6 +40,10 @@ class PartnerConfigSchema(ConnectorConfigSchema):
     events_token = Secret(
         load_default=None, allow_none=True, validate=validate.Length(min=1, max=500),
         metadata={"description": "Bearer token for the platform's event log."})
+    settlements_url = fields.Url(
+        load_default=None, allow_none=True, schemes={"http", "https"}, require_tld=False,
+        metadata={"description": "The platform's settlement report (GET ?from=&to=&cursor=), "
+                                 "read with the events_token."})
     tolerance_seconds = fields.Integer(
         load_default=DEFAULT_TOLERANCE_SECONDS, validate=validate.Range(min=30, max=3600),
         metadata={"description": "How far a webhook's timestamp may be from now, either way."})

@@ -38,6 +38,7 @@ from connectors.partner.sandbox_server import (
     PlatformServer,
     PlatformSide,
 )
+from connectors.partner.sandbox_settlements import SettlementDesk
 from connectors.partner.sandbox_webhooks import Delivery, Sender, WebhookSender
 from connectors.partner.signing import new_secret
 
@@ -83,7 +84,7 @@ def _loopback_url(url: str) -> str:
     return url if url.endswith("/") else url + "/"
 
 
-class PartnerSandbox(OrderEvents):
+class PartnerSandbox(OrderEvents, SettlementDesk):
     """Thread-safe. start()/stop() or use it as a context manager."""
 
     def __init__(self, name: str, *, hub_url: str, connection_id: int, api_token: str,
@@ -119,7 +120,7 @@ class PartnerSandbox(OrderEvents):
             if self._server is None:
                 side = PlatformSide(self.name, self._outbound_secret, self.events_token,
                                     self.faults, self._inbox, self._webhooks, self.clock,
-                                    self._title, threading.Event())
+                                    self._title, threading.Event(), self.settlement_report)
                 self._server = PlatformServer(side, self.host, self._port)
                 self._port = self._server.port
         return self
@@ -153,6 +154,10 @@ class PartnerSandbox(OrderEvents):
     @property
     def events_url(self) -> str:
         return self.url + "events"
+
+    @property
+    def settlements_url(self) -> str:
+        return self.url + "settlements"
 
     @property
     def webhook_url(self) -> str:

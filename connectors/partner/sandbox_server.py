@@ -88,6 +88,8 @@ class PlatformSide:
     clock: Callable[[], datetime]
     product_title: Callable[[str], str | None]
     stopping: threading.Event
+    # [start, end) -> the settlement report's lines (sandbox_settlements.py)
+    settlements: Callable[[datetime, datetime], list[dict[str, Any]]] | None = None
 
 
 def _fault_response(fault: ReceiveFault) -> Response:
@@ -125,9 +127,7 @@ def platform_app(side: PlatformSide) -> Flask:
 
     @app.get("/events")
     def events() -> Any:
-        scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-                token.strip().encode(), side.events_token.encode()):
+        if not _authorised(side):
             return jsonify({"error": "unauthorized"}), 401, {"WWW-Authenticate": "Bearer"}
         try:
             limit = int(request.args.get("limit") or DEFAULT_EVENTS_PAGE)
@@ -140,6 +140,12 @@ def platform_app(side: PlatformSide) -> Flask:
         except LookupError:
             return jsonify({"error": "after names no event in this log"}), 400
         return jsonify({"data": data, "next_cursor": next_cursor})
+
+    @app.get("/settlements")
+    def settlements() -> Any:
+        if not _authorised(side):
+            return jsonify({"error": "unauthorized"}), 401, {"WWW-Authenticate": "Bearer"}
+        return _settlement_page(side)
 
     @app.get("/products/<product_id>")
     def product_page(product_id: str) -> Any:
@@ -157,6 +163,32 @@ def platform_app(side: PlatformSide) -> Flask:
                         "GET /events, GET /products/<id>)\n", mimetype="text/plain")
 
     return app
+
+
+def _authorised(side: PlatformSide) -> bool:
+    scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(),
+                                                              side.events_token.encode())
+
+
+def _settlement_page(side: PlatformSide) -> Any:
+    """GET /settlements?from=&to=&cursor=&limit=: the report of orders placed in [from, to),
+    a page at a time (the cursor is the offset of the next line)."""
+    try:
+        start, end = (datetime.fromisoformat(str(request.args[name]).replace("Z", "+00:00"))
+                      for name in ("from", "to"))
+        limit = int(request.args.get("limit") or DEFAULT_EVENTS_PAGE)
+        offset = int(request.args.get("cursor") or 0)
+    except (KeyError, ValueError):
+        return jsonify({"error": "from and to are ISO instants; limit and cursor numbers"}), 400
+    if start.tzinfo is None or end.tzinfo is None or not 1 <= limit <= MAX_EVENTS_PAGE \
+            or offset < 0:
+        return jsonify({"error": f"from/to need a UTC offset; limit is 1 to {MAX_EVENTS_PAGE}"}
+                       ), 400
+    lines = side.settlements(start, end) if side.settlements is not None else []
+    following = offset + limit
+    return jsonify({"data": lines[offset:following], "currency": "KRW",
+                    "next_cursor": str(following) if following < len(lines) else None})
 
 
 def _receive(side: PlatformSide, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
