@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from hub.api.auth import visible
 from hub.api.common import Blueprint, db
 from hub.api.crud import ListArgs, Resource, register_crud, with_filters
-from hub.models import Box, BoxVersion, Item
+from hub.api.problems import field_error
+from hub.models import Box, BoxVersion, Item, StockLocation
 from hub.models.box import BOX_CATEGORIES, BOX_STATUSES
 from hub.schemas.box import BoxSchema, BoxVersionSchema
 from hub.services import catalog
@@ -45,21 +46,40 @@ def _components(session: Session, version: BoxVersion | None) -> list[dict[str, 
 def dump_box(row: Box) -> dict[str, Any]:
     data = {name: getattr(row, name) for name in (
         "id", "tenant_id", "version", "created_at", "updated_at", "code", "title",
-        "description", "images", "category", "capacity_per_round", "status")}
+        "description", "images", "category", "capacity_per_round", "status",
+        "packed_at_id")}
     data["components"] = _components(db(), row.current_version)
     data["current_version"] = row.current_version.number if row.current_version else None
     return data
 
 
+def _packed_at(session: Session, row: Box, data: dict[str, Any]) -> Box:
+    """Boxes are packed at a stock location of their own tenant, or nowhere in particular."""
+    if "packed_at_id" not in data:
+        return row
+    location_id = data["packed_at_id"]
+    if location_id is not None:
+        with session.no_autoflush:
+            location = session.get(StockLocation, location_id)
+        if location is None or location.tenant_id != row.tenant_id:
+            raise field_error("packed_at_id", f"No stock location with id {location_id} here.",
+                              status=422)
+    if row.packed_at_id != location_id:
+        row.packed_at_id = location_id
+    return row
+
+
+def _create(session: Session, tenant_id: int, data: dict[str, Any]) -> Box:
+    return _packed_at(session, catalog.apply_box(session, tenant_id, data), data)
+
+
 def _update(session: Session, row: Box, data: dict[str, Any]) -> Box:
-    return catalog.apply_box(session, row.tenant_id, data, row)
+    return _packed_at(session, catalog.apply_box(session, row.tenant_id, data, row), data)
 
 
 register_crud(blp, Resource(
     entity="box", model=Box, schema=BoxSchema, list_args=BoxListArgs, filters=_filters,
-    create=catalog.apply_box, update=_update, delete=catalog.delete_box, dump=dump_box))
-
-
+    create=_create, update=_update, delete=catalog.delete_box, dump=dump_box))
 
 
 @blp.route("/<int:box_id>/versions")

@@ -34,12 +34,20 @@ def _filters(query: Select[Any], args: dict[str, Any]) -> Select[Any]:
                                       "status": Connection.status}, {"name": Connection.name})
 
 
+def _fee_rate(row: Connection, data: dict[str, Any]) -> Connection:
+    if "fee_rate_bp" in data and row.fee_rate_bp != data["fee_rate_bp"]:
+        row.fee_rate_bp = data["fee_rate_bp"]
+    elif row.fee_rate_bp is None:
+        row.fee_rate_bp = 0  # shown in the 201 before any flush
+    return row
+
+
 def _create(session: Session, tenant_id: int, data: dict[str, Any]) -> Connection:
-    return apply_connection(session, secret_box(), tenant_id, data)
+    return _fee_rate(apply_connection(session, secret_box(), tenant_id, data), data)
 
 
 def _update(session: Session, row: Connection, data: dict[str, Any]) -> Connection:
-    return apply_connection(session, secret_box(), row.tenant_id, data, row)
+    return _fee_rate(apply_connection(session, secret_box(), row.tenant_id, data, row), data)
 
 
 def _delete(session: Session, row: Connection) -> None:
@@ -48,7 +56,8 @@ def _delete(session: Session, row: Connection) -> None:
 
 def dump_connection(row: Connection) -> dict[str, Any]:
     data = {name: getattr(row, name) for name in (
-        "id", "tenant_id", "version", "created_at", "updated_at", "connector", "name", "status")}
+        "id", "tenant_id", "version", "created_at", "updated_at", "connector", "name", "status",
+        "fee_rate_bp")}
     data["config"] = masked_config(secret_box(), row)
     return data
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from hub.api.common import Blueprint
 from hub.api.crud import ListArgs, Resource, register_crud, tenant_of_reference, with_filters
+from hub.api.problems import ApiProblem
 from hub.models import Item, Merchant
 from hub.models.item import ITEM_KINDS, TAX_CATEGORIES
 from hub.schemas.common import IdFilter
@@ -36,11 +37,32 @@ def _filters(query: Select[Any], args: dict[str, Any]) -> Select[Any]:
                         {"name": Item.name})
 
 
+VOUCHER_FIELDS = ("voucher_valid_days", "voucher_expiry_share_bp")
+
+
+def _voucher_terms(row: Item, data: dict[str, Any]) -> Item:
+    """Voucher terms mean something only on a voucher item; a physical item refuses them."""
+    for name in VOUCHER_FIELDS:
+        if name in data and getattr(row, name) != data[name]:
+            setattr(row, name, data[name])
+    if row.kind != "voucher":
+        errors = [{"path": name, "message": "Only for items of kind voucher; send null."}
+                  for name in VOUCHER_FIELDS if getattr(row, name) is not None]
+        if errors:
+            raise ApiProblem(422, "Unprocessable Content",
+                             "Voucher terms are only for items of kind voucher.", errors=errors)
+    return row
+
+
+def _create(session: Session, tenant_id: int, data: dict[str, Any]) -> Item:
+    return _voucher_terms(catalog.apply_item(session, tenant_id, data), data)
+
+
 def _update(session: Session, row: Item, data: dict[str, Any]) -> Item:
-    return catalog.apply_item(session, row.tenant_id, data, row)
+    return _voucher_terms(catalog.apply_item(session, row.tenant_id, data, row), data)
 
 
 register_crud(blp, Resource(
     entity="item", model=Item, schema=ItemSchema, list_args=ItemListArgs, filters=_filters,
-    create=catalog.apply_item, update=_update, delete=catalog.delete_item,
+    create=_create, update=_update, delete=catalog.delete_item,
     tenant_for_create=tenant_of_reference(Merchant, "merchant_id")))

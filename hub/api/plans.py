@@ -32,11 +32,25 @@ def _filters(query: Select[Any], args: dict[str, Any]) -> Select[Any]:
                                       "cadence": Plan.cadence, "status": Plan.status})
 
 
+def _terms(row: Plan, data: dict[str, Any]) -> Plan:
+    """What happens on early cancellation and at the end of the term."""
+    for name, default in (("clawback", "none"), ("at_term_end", "renew")):
+        if name in data and getattr(row, name) != data[name]:
+            setattr(row, name, data[name])
+        elif getattr(row, name) is None:
+            setattr(row, name, default)  # shown in the 201 before any flush
+    return row
+
+
+def _create(session: Session, tenant_id: int, data: dict[str, Any]) -> Plan:
+    return _terms(catalog.apply_plan(session, tenant_id, data), data)
+
+
 def _update(session: Session, row: Plan, data: dict[str, Any]) -> Plan:
-    return catalog.apply_plan(session, row.tenant_id, data, row)
+    return _terms(catalog.apply_plan(session, row.tenant_id, data, row), data)
 
 
 register_crud(blp, Resource(
     entity="plan", model=Plan, schema=PlanSchema, list_args=PlanListArgs, filters=_filters,
-    create=catalog.apply_plan, update=_update, delete=catalog.delete_plan,
+    create=_create, update=_update, delete=catalog.delete_plan,
     tenant_for_create=tenant_of_reference(Box, "box_id")))

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from hub.api.auth import require_admin
 from hub.api.common import Blueprint
 from hub.api.crud import ListArgs, Resource, register_crud, with_filters
+from hub.api.problems import ApiProblem
 from hub.models import Tenant
 from hub.schemas.tenant import TenantSchema, TenantUpdateSchema
 from hub.services.validation import RecordInvalid
@@ -41,10 +42,24 @@ def _create(session: Session, _tenant_id: int, data: dict[str, Any]) -> Tenant:
     return _update(session, row, data, add=True)
 
 
+_FIELDS = ("code", "name", "time_zone", "settlement_cycle", "order_cutoff_days", "min_payout",
+           "courier_cost_per_box", "shipping_subsidy_per_box", "fee_vat_bp")
+_DEFAULTS = {"order_cutoff_days": 2, "min_payout": 10000, "courier_cost_per_box": 0,
+             "shipping_subsidy_per_box": 0, "fee_vat_bp": 1000}
+
+
 def _update(session: Session, row: Tenant, data: dict[str, Any], add: bool = False) -> Tenant:
-    for name in ("code", "name", "time_zone", "settlement_cycle"):
-        if name in data:
+    for name in _FIELDS:
+        if name in data and getattr(row, name) != data[name]:
             setattr(row, name, data[name])
+    for name, default in _DEFAULTS.items():  # shown in the 201 before any flush
+        if getattr(row, name) is None:
+            setattr(row, name, default)
+    if row.shipping_subsidy_per_box > row.courier_cost_per_box:
+        message = "The shipping subsidy per box must not exceed the courier cost per box."
+        raise ApiProblem(422, "Unprocessable Content", message, errors=[
+            {"path": "shipping_subsidy_per_box", "message": message},
+            {"path": "courier_cost_per_box", "message": message}])
     if add:
         session.add(row)
     return row

@@ -24,6 +24,8 @@ class BoxSchema(RowSchema, TenantField):
     category = fields.String(validate=validate.OneOf(BOX_CATEGORIES))
     capacity_per_round = Count(0, metadata={"description": "boxes that can ship per round"})
     status = fields.String(validate=validate.OneOf(BOX_STATUSES))
+    packed_at_id = Ref(allow_none=True, metadata={
+        "description": "The stock location (logistics centre) where the box is packed."})
     components = fields.List(fields.Nested(ComponentSchema), validate=validate.Length(max=50),
                              metadata={"description": "Changing them makes a new version."})
     current_version = fields.Integer(dump_only=True, allow_none=True)

@@ -10,6 +10,9 @@ class ConnectionSchema(RowSchema, TenantField):
     connector = fields.String(required=True, validate=validate.Length(min=1, max=64))
     name = Text(200, required=True)
     status = fields.String(validate=validate.OneOf(CONNECTION_STATUSES))
+    fee_rate_bp = fields.Integer(strict=True, validate=validate.Range(min=0, max=10000),
+                                 metadata={"description": "The channel's fee in basis points, "
+                                           "for orders whose fee it does not report."})
     config = fields.Dict(keys=fields.String(), load_default=dict,
                          metadata={"description": "Validated by the connector's own schema; "
                                                   "secret fields are write-only, shown masked."})

@@ -17,3 +17,10 @@ class ItemSchema(RowSchema):
     kind = fields.String(validate=validate.OneOf(ITEM_KINDS))
     status = fields.String(validate=validate.OneOf(ITEM_STATUSES))
     description = fields.String(allow_none=True, validate=validate.Length(max=10000))
+    voucher_valid_days = fields.Integer(
+        strict=True, allow_none=True, validate=validate.Range(min=1, max=3650),
+        metadata={"description": "kind=voucher only: days an issued code stays valid."})
+    voucher_expiry_share_bp = fields.Integer(
+        strict=True, allow_none=True, validate=validate.Range(min=0, max=10000),
+        metadata={"description": "kind=voucher only: basis points of an expired voucher's "
+                                 "value its merchant is paid (0 nothing, 10000 all)."})

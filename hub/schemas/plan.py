@@ -7,6 +7,9 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from hub.models.plan import CADENCES, FUNDERS, PLAN_STATUSES, RULE_KINDS
 from hub.schemas.common import CODE, KRW_MAX, Count, Krw, Ref, RowSchema, Text
 
+CLAWBACKS = ("none", "term_discounts")
+TERM_ENDINGS = ("renew", "end")
+
 
 class PricingRuleSchema(Schema):
     from_round = Count(1, load_default=1)
@@ -45,3 +48,9 @@ class PlanSchema(RowSchema):
     round_price = Krw(required=True, metadata={"description": "KRW list price of one round"})
     status = fields.String(validate=validate.OneOf(PLAN_STATUSES))
     rules = fields.List(fields.Nested(PricingRuleSchema), validate=validate.Length(max=20))
+    clawback = fields.String(validate=validate.OneOf(CLAWBACKS), metadata={
+        "description": "On early cancellation: term_discounts takes back the term discounts "
+                       "already received from the refund; none takes nothing back."})
+    at_term_end = fields.String(validate=validate.OneOf(TERM_ENDINGS), metadata={
+        "description": "At the end of the term: renew starts another term; end ends the "
+                       "contract."})
