@@ -74,6 +74,15 @@ class OrderRecordSchema(Schema):
     lines = fields.List(fields.Nested(OrderLineSchema), required=True)
     customer_ref = fields.String(allow_none=True, load_default=None,
                                  metadata={"description": "opaque; never a name or e-mail"})
+    coupon_code = fields.String(allow_none=True, load_default=None,
+                                validate=validate.Length(min=1, max=64),
+                                metadata={"description": "a coupon campaign of the hub"})
+    coupon_amount = fields.Integer(allow_none=True, load_default=None, strict=True,
+                                   validate=validate.Range(min=0),
+                                   metadata={"description": "what the coupon took off"})
+    channel_fee = fields.Integer(allow_none=True, load_default=None, strict=True,
+                                 validate=validate.Range(min=0),
+                                 metadata={"description": "the channel's fee on the order"})
 
 
 class CanonicalEventSchema(Schema):

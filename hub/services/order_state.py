@@ -143,6 +143,9 @@ class OrderRecord(Record):
     total: int = 0
     refunded: int = 0
     customer_id: int | None = None
+    coupon_id: int | None = None
+    coupon_amount: int = 0
+    channel_fee: int | None = None
     customer: CustomerRecord | None = None
     lines: list[LineRecord] = field(default_factory=list)
     claims: list[ClaimRecord] = field(default_factory=list)

@@ -33,6 +33,7 @@ from hub.models.order import ORDER_STATUSES
 from hub.services.channel_reports import apply_listing_event, apply_stock_report
 from hub.services.claims import record_claim, settle_line_quantities
 from hub.services.contracts import held_quantities, settle_contracts
+from hub.services.logistics import ship_reported_fulfilment
 from hub.services.order_lookups import OrderLookups, event_time
 from hub.services.order_state import LineRecord, OrderRecord
 
@@ -116,6 +117,7 @@ def _apply_order_event(lookups: OrderLookups, kind: str, event: Mapping[str, Any
         raise RecordError(f"{kind}: the event carries no order")
     report = _report(kind, record)
     order = lookups.order(str(report["external_id"]))
+    rank_before = -1 if order is None else order.status_rank
     if order is None:
         order = _create_order(lookups, report)
         outcome = "created"
@@ -125,6 +127,7 @@ def _apply_order_event(lookups: OrderLookups, kind: str, event: Mapping[str, Any
     changed = record_claim(lookups, order, kind, report, data, occurred_at)
     changed = settle_line_quantities(order) or changed
     changed = settle_contracts(lookups, order) or changed
+    changed = _ship_rounds(lookups, order, event, occurred_at, rank_before) or changed
     return "updated" if changed and outcome == "unchanged" else outcome
 
 
@@ -149,6 +152,30 @@ def _take_report(lookups: OrderLookups, order: OrderRecord, report: dict[str, An
     order.refunded = report["refunded"]
     if report.get("customer_ref"):
         order.customer = lookups.customer(str(report["customer_ref"]))
+    _take_coupon(lookups, order, report)
+    if report.get("channel_fee") is not None:
+        order.channel_fee = int(report["channel_fee"])
+
+
+def _take_coupon(lookups: OrderLookups, order: OrderRecord, report: dict[str, Any]) -> None:
+    """The coupon the order used, by its code: what it took off is the channel's figure, or
+    the campaign's own (a fixed amount, or its rate of the order's list value)."""
+    code = report.get("coupon_code")
+    if not code:
+        return
+    coupon = lookups.coupon(str(code))
+    if coupon is None:
+        raise RecordError(f"order.coupon_code: {str(code)[:64]!r} is no coupon campaign here; "
+                          "create it (its funder matters) and retry the event")
+    order.coupon_id = coupon.id
+    if report.get("coupon_amount") is not None:
+        order.coupon_amount = int(report["coupon_amount"])
+    elif coupon.amount is not None:
+        order.coupon_amount = coupon.amount
+    else:
+        listed = sum(int(line.get("quantity") or 0) * int(line.get("unit_price") or 0)
+                     for line in report["lines"])
+        order.coupon_amount = listed * int(coupon.percent_bp or 0) // 10000
 
 
 def _merge_order(lookups: OrderLookups, order: OrderRecord, report: dict[str, Any]) -> bool:
@@ -227,10 +254,22 @@ def _fulfil(lookups: OrderLookups, event: Mapping[str, Any], occurred_at: dateti
         raise RecordError("fulfilment of an order the hub has not received (yet)",
                           record=str(order_id))
     digest = hashlib.sha256(f"fulfilment:{event.get('external_id')}".encode()).hexdigest()
+    rank_before = order.status_rank
     if (STATUS_RANK["fulfilled"], occurred_at, int(order.refunded), digest) <= \
             precedence(order):
-        return "unchanged"
+        return "updated" if _ship_rounds(lookups, order, event, occurred_at, rank_before) \
+            else "unchanged"
     order.status, order.status_rank = "fulfilled", STATUS_RANK["fulfilled"]
     order.source_updated_at, order.source_digest = occurred_at, digest
     settle_contracts(lookups, order)
+    _ship_rounds(lookups, order, event, occurred_at, rank_before)
     return "updated"
+
+
+# -- fulfilment reported by the channel -------------------------------------------------------
+
+def _ship_rounds(lookups: OrderLookups, order: OrderRecord, event: Mapping[str, Any],
+                 occurred_at: datetime, rank_before: int) -> bool:
+    """The rounds a channel's fulfilment stands for are shipped (hub/services/logistics.py)."""
+    return ship_reported_fulfilment(lookups.session, lookups.zone, order, event, occurred_at,
+                                    rank_before)
