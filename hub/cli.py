@@ -238,6 +238,11 @@ def _partners_summary(partners: Any) -> None:
                f"{len(link_outs.unchanged)} unchanged, {len(link_outs.removed)} removed)")
     if partners.sync is not None:
         _sync_summary(partners.sync)
+    if partners.month is not None:
+        from hub.demo_month import describe_month
+
+        for line in describe_month(partners.month):
+            click.echo(line)
 
 
 def _sync_summary(sync: Any) -> None:

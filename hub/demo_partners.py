@@ -21,6 +21,7 @@ from sqlalchemy import func, select, update
 from connectors.partner.sandbox import PartnerSandbox
 from connectors.saleor.sandbox import SaleorSandbox
 from hub.db import session_scope, utcnow
+from hub.demo_month import MonthDemo, run_month_demo
 from hub.demo_sync import SyncDemo, hub_availability, run_sync_demo
 from hub.models import ApiToken, Box, Connection, InboxEntry, Offering, PartnerProduct, Tenant
 from hub.services import partner_products
@@ -68,6 +69,7 @@ class PartnersDemo:
     link_outs: LinkOutReport = field(default_factory=LinkOutReport)
     link_out_url: str | None = None
     sync: SyncDemo | None = None
+    month: MonthDemo | None = None
 
 
 def _whsec() -> str:
@@ -165,6 +167,7 @@ def run_partner_demo(app: Flask, tenant_code: str, hub_url: str, mall: SaleorSan
             demo.webhooks_in_inbox = _inbox(app, demo.connection_id) - before
         result.sync = run_sync_demo(app, mall, mall_connection_id, running, watched,
                                     hub_before)
+        result.month = run_month_demo(app, running)
         for demo, sandbox in running:
             demo.notifications = len(sandbox.notifications)
         result.platforms = [demo for demo, _ in running]

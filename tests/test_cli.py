@@ -19,7 +19,14 @@ from sqlalchemy import func, select
 from hub import create_app
 from hub.crypto import SecretBox, SecretError
 from hub.db import session_scope
-from hub.models import Binding, Connection, Merchant, Offering, PartnerProduct
+from hub.models import (
+    Binding,
+    Connection,
+    Merchant,
+    Offering,
+    PartnerProduct,
+    SettlementPeriod,
+)
 from hub.services.business_number import normalize_business_number
 from hub.services.demo import read_demo_files
 from tests.conftest import _create_postgres_database, _drop_postgres_database
@@ -280,3 +287,38 @@ def test_demo_runs_two_platforms_beside_the_mall(demo: tuple[Hub, list[str]]) ->
                     Binding.connection_id == connection.id, Binding.entity_type == "box",
                     Binding.status == "active"))
                 assert offered == linked and offered
+
+
+def test_demo_runs_a_month_of_money(demo: tuple[Hub, list[str]]) -> None:
+    """Rounds delivered on three channels, a voucher redeemed, an early cancellation, a
+    partial refund landing after the current month closed, the month closed, one platform's
+    payout report reconciled with one deliberate mismatch, and statements written."""
+    hub, (_upgraded, first, second) = demo
+    month = re.search(r"Month: (\d{4}-\d{2}) run through on its delivery dates \((\d+) dates, "
+                      r"(\d+) rounds shipped and delivered, (\d+) tracking numbers pushed", first)
+    assert month, first
+    key, _dates, delivered, pushed = month.group(1), *(int(n) for n in month.groups()[1:])
+    assert delivered > 0 and pushed == delivered, first
+    assert re.search(r"redeemed: GV-[0-9A-Z]{12}", first), first
+    assert re.search(r"cancelled early: [\d,]+ KRW refunded for undelivered prepaid rounds", first)
+    assert "partly refunded (5,000 KRW)" in first and "lands in the next open period" in first
+    assert re.search(rf"period {key} closed, statements frozen \(digest [0-9a-f]{{12}}\)", first)
+    assert "amount_mismatch 1" in first and "missing_in_hub 0" in first, first
+    mismatch = re.search(r"expected ([\d,]+) KRW, reported ([\d,]+) KRW", first)
+    assert mismatch, first
+    expected, reported = (int(n.replace(",", "")) for n in mismatch.groups())
+    assert reported - expected == 1000
+    statements = re.search(r"(\d+) merchant statements for \S+: ([\d,]+) KRW payable", first)
+    assert statements and int(statements.group(1)) >= 3, first
+    folder = hub.directory / "var" / "demo" / "statements" / key
+    csvs, pdfs = sorted(folder.glob("*.csv")), sorted(folder.glob("*.pdf"))
+    assert len(csvs) == len(pdfs) == int(statements.group(1))
+    assert all(path.read_bytes().startswith(b"\xef\xbb\xbf") for path in csvs)
+    assert all(path.read_bytes().startswith(b"%PDF") for path in pdfs)
+    # The second run finds the month closed: its statements stand as they were frozen.
+    assert re.search(rf"period {key} closed, statements frozen", second), second
+    app = hub.app()
+    with session_scope(app.extensions["gudok"].session_factory) as session:
+        closed = session.scalar(select(SettlementPeriod.status).where(
+            SettlementPeriod.key == key))
+        assert closed == "closed"

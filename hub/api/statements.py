@@ -4,17 +4,19 @@ settlement runs on the `settlement` queue, and the monthly public-fund report.""
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Response, current_app
 from flask.views import MethodView
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
 
-from hub.api.auth import require_role, write_tenant_id
+from hub.api.auth import require_role, visible, write_tenant_id
 from hub.api.common import Blueprint, db
-from hub.api.problems import ApiProblem, not_found
+from hub.api.problems import ApiProblem
+from hub.db import utcnow
 from hub.models import Merchant, SettlementPeriod, Tenant
-from hub.services.periods import period_row, valid_key
+from hub.services.periods import period_key, period_row, valid_key
 from hub.services.public_funds import public_fund_csv, public_fund_report
 from hub.services.statements import draft_statement, statements_for
 
@@ -32,7 +34,9 @@ class TenantArgs(Schema):
 
 
 class PeriodArgs(TenantArgs):
-    period = fields.String(required=True, validate=validate.Length(max=10), metadata=PERIOD)
+    period = fields.String(validate=validate.Length(max=10),
+                           metadata={**PERIOD, "description": PERIOD["description"]
+                                     + "; the current period when left out"})
 
 
 class StatementArgs(PeriodArgs):
@@ -44,8 +48,9 @@ class OneStatementArgs(PeriodArgs):
 
 
 class MonthArgs(TenantArgs):
-    month = fields.String(required=True, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"),
-                          metadata={"example": "2026-11"})
+    month = fields.String(validate=validate.Regexp(r"^[1-9]\d{3}-(0[1-9]|1[0-2])$"),
+                          metadata={"example": "2026-11",
+                                    "description": "the current month when left out"})
     format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))
 
 
@@ -151,7 +156,12 @@ def _tenant(args: dict[str, Any]) -> Tenant:
     return db().get_one(Tenant, write_tenant_id(args.get("tenant")))
 
 
-def _period(tenant: Tenant, key: str) -> SettlementPeriod:
+def _current(tenant: Tenant, cycle: str) -> str:
+    return period_key(utcnow().astimezone(ZoneInfo(tenant.time_zone)).date(), cycle)
+
+
+def _period(tenant: Tenant, key: str | None) -> SettlementPeriod:
+    key = key or _current(tenant, tenant.settlement_cycle)
     if not valid_key(key, tenant.settlement_cycle):
         raise ApiProblem(400, "Invalid request", "One or more fields are invalid.", errors=[
             {"path": "period", "message": f"Not a {tenant.settlement_cycle} period of this "
@@ -169,7 +179,7 @@ class Statements(MethodView):
     def get(self, args: dict[str, Any]) -> Any:
         """Every merchant's statement for a period (drafts while it is open)."""
         tenant = _tenant(args)
-        period = _period(tenant, args["period"])
+        period = _period(tenant, args.get("period"))
         data = statements_for(db(), tenant, period, args.get("merchant"))
         db().rollback()  # a draft period row made for the read is not kept
         return {"data": data}
@@ -183,11 +193,10 @@ class MerchantStatement(MethodView):
                       content_type="text/csv", success=True)
     def get(self, args: dict[str, Any], merchant_id: int) -> Any:
         """One merchant's statement, as JSON, CSV or PDF (`format`)."""
-        tenant = _tenant(args)
-        merchant = db().get(Merchant, merchant_id)
-        if merchant is None or merchant.tenant_id != tenant.id:
-            raise not_found()
-        period = _period(tenant, args["period"])
+        require_role("operator", "viewer")
+        merchant = visible(db().get(Merchant, merchant_id))
+        tenant = db().get_one(Tenant, merchant.tenant_id)
+        period = _period(tenant, args.get("period"))
         found = statements_for(db(), tenant, period, merchant.id)
         statement = found[0] if found else draft_statement(db(), tenant, merchant, period)
         name = f"statement-{tenant.code}-{period.key}-{merchant.id}"
@@ -253,8 +262,9 @@ class PublicFunds(MethodView):
         """Every municipality-funded coupon, discount and shipping subsidy of a month, by
         order, merchant and box, with totals (`format=csv` for the subsidy claim)."""
         tenant = _tenant(args)
-        report = public_fund_report(db(), tenant, args["month"])
+        month = args.get("month") or _current(tenant, "monthly")
+        report = public_fund_report(db(), tenant, month)
         if args["format"] == "csv":
             return _download(public_fund_csv(report), "text/csv; charset=utf-8",
-                             f"public-funds-{tenant.code}-{args['month']}.csv")
+                             f"public-funds-{tenant.code}-{month}.csv")
         return report

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from hub.models import SettlementPeriod, Tenant
 
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-_WEEK = re.compile(r"^(\d{4})-W(0[1-9]|[1-4]\d|5[0-3])$")
+_MONTH = re.compile(r"^([1-9]\d{3})-(0[1-9]|1[0-2])$")
+_WEEK = re.compile(r"^([1-9]\d{3})-W(0[1-9]|[1-4]\d|5[0-3])$")
 
 
 def period_key(day: date, cycle: str) -> str:

@@ -13,7 +13,18 @@ from flask import Flask
 from sqlalchemy import select
 
 from hub.db import session_scope
-from hub.models import ApiToken, Contract, Order, OrderLine, PartnerProduct
+from hub.models import (
+    ApiToken,
+    ChannelReport,
+    Contract,
+    Coupon,
+    Order,
+    OrderLine,
+    PartnerProduct,
+    ReconciliationRow,
+    Round,
+    Voucher,
+)
 from hub.services.tokens import digest, revoke_token
 from tests.conftest import ApiClient, make_token
 from tests.factories import create_catalog
@@ -56,6 +67,12 @@ def member_ids(world: dict[str, Any], tenant_id: int) -> dict[str, Any]:
         "external_id": world["partner_product"]["external_id"],
         # A world made without add_order (the partner feed's) has no order: any id will do.
         "order_id": world["order"]["id"] if "order" in world else 1,
+        "contract_id": world["contract"]["id"] if "contract" in world else 1,
+        "round_id": world["round"]["id"] if "round" in world else 1,
+        "code": world["voucher"]["code"] if "voucher" in world else "GV-NONE",
+        "coupon_id": world["coupon"]["id"] if "coupon" in world else 1,
+        "report_id": world["report"]["id"] if "report" in world else 1,
+        "row_id": world["report"]["row_id"] if "report" in world else 1,
     }
 
 
@@ -63,7 +80,12 @@ def member_bodies(world: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]
     """Valid bodies for member writes that a PATCH_BODY would not satisfy, so only the
     lookup can refuse."""
     return {("/api/v1/connections/<int:connection_id>/offerings", "PUT"):
-            {"box_ids": [world["box"]["id"]]}}
+            {"box_ids": [world["box"]["id"]]},
+            ("/api/v1/rounds/<int:round_id>/ship", "POST"):
+            {"carrier": "x", "tracking_number": "1"},
+            ("/api/v1/contracts/<int:contract_id>/skip", "POST"):
+            {"round_id": world.get("round", {}).get("id", 1)},
+            ("/api/v1/contracts/<int:contract_id>/cadence", "POST"): {"cadence": "monthly"}}
 
 
 def cross_tenant_bodies(world: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -101,7 +123,8 @@ def cross_tenant_bodies(world: dict[str, Any]) -> dict[tuple[str, str], dict[str
 def url_for(rule: str, ids: dict[str, Any]) -> str:
     url = rule
     for name, value in ids.items():
-        url = url.replace(f"<int:{name}>", str(value)).replace(f"<{name}>", str(value))
+        url = url.replace(f"<int:{name}>", str(value)).replace(f"<{name}>", str(value)) \
+            .replace(f"<string:{name}>", str(value))
     assert "<" not in url, f"{rule}: add its URL argument to member_ids()"
     return url
 
@@ -143,7 +166,36 @@ def add_order(app: Flask, world: dict[str, Any]) -> dict[str, Any]:
         session.add(row)
         session.flush()
         world["order"] = {"id": row.id}
+        world["contract"] = {"id": line.contract.id}
+        add_money(session, world, line.contract)
     return world
+
+
+def add_money(session: Any, world: dict[str, Any], contract: Contract) -> None:
+    """A round, its voucher, a coupon and a reconciled channel report of the world's tenant,
+    for the routes that take their ids."""
+    tenant_id = world["box"]["tenant_id"]
+    moment = datetime(2026, 11, 29, tzinfo=UTC)
+    round_ = Round(tenant_id=tenant_id, contract_id=contract.id, number=1, sequence=1,
+                   scheduled_on=moment.date(), cutoff_at=moment, quantity=1,
+                   status="scheduled")
+    session.add(round_)
+    session.flush()
+    voucher = Voucher(tenant_id=tenant_id, round_id=round_.id, item_id=world["items"][0]["id"],
+                      merchant_id=world["merchant"]["id"], unit=1, code="GV-ABCDEFGH2345",
+                      valid_until=moment.date(), status="issued")
+    coupon = Coupon(tenant_id=tenant_id, code="A-COUPON", label="x", funder="municipality",
+                    amount=1000)
+    report = ChannelReport(tenant_id=tenant_id, connection_id=world["connection"]["id"],
+                           source="csv", period="2026-11", digest="0" * 64, counts={})
+    session.add_all([voucher, coupon, report])
+    session.flush()
+    row = ReconciliationRow(report_id=report.id, external_order_id="O-1", status="matched",
+                            expected=1, reported=1)
+    session.add(row)
+    session.flush()
+    world.update(round={"id": round_.id}, voucher={"code": voucher.code},
+                 coupon={"id": coupon.id}, report={"id": report.id, "row_id": row.id})
 
 
 @pytest.fixture
@@ -155,7 +207,8 @@ def snapshot(api: ApiClient) -> dict[str, Any]:
     """Tenant A's rows as A sees them, to prove nothing of them changed."""
     paths = ["/api/v1/merchants", "/api/v1/items", "/api/v1/boxes", "/api/v1/plans",
              "/api/v1/stock-locations", "/api/v1/stock-levels", "/api/v1/connections",
-             "/api/v1/bindings"]
+             "/api/v1/bindings", "/api/v1/contracts", "/api/v1/rounds", "/api/v1/vouchers",
+             "/api/v1/coupons", "/api/v1/channel-reports"]
     return {path: api.get(path).get_json()["data"] for path in paths}
 
 
@@ -178,12 +231,50 @@ def test_other_tenants_token_gets_404_on_every_member_route(app, world, tenants,
     assert snapshot(operator) == before
 
 
+# Collection writes that reference nothing of another tenant: B acts on its own rows only.
+OWN_TENANT_WRITES = {
+    ("/api/v1/coupons", "POST"): ({"code": "B-1", "label": "x", "funder": "municipality",
+                                   "amount": 1}, 201),
+    ("/api/v1/statements/runs", "POST"): ({"period": "2026-11"}, 202),
+}
+
+
+def csv_writes(world: dict[str, Any]) -> dict[tuple[str, str], tuple[str, bytes]]:
+    """CSV uploads naming tenant A's rows: (query, body) for each."""
+    return {
+        ("/api/v1/rounds/marks", "POST"):
+            ("", f"round_id,status\n{world['round']['id']},delivered\n".encode()),
+        ("/api/v1/vouchers/redemptions", "POST"):
+            ("", f"code,redeemed_at\n{world['voucher']['code']},2026-11-29T10:00:00+09:00\n"
+             .encode()),
+        ("/api/v1/channel-reports/upload", "POST"):
+            (f"?connection={world['connection']['id']}&order_column=o&amount_column=a",
+             b"o,a\nO-1,1\n"),
+    }
+
+
 def test_other_tenants_token_sees_and_reaches_nothing_through_collections(
         app, world, tenants, operator, other_operator):
     bodies = cross_tenant_bodies(world)
+    uploads = csv_writes(world)
     before = snapshot(operator)
     for rule, method, arguments in api_routes(app):
         if arguments:
+            continue
+        if (rule, method) in OWN_TENANT_WRITES:
+            body, status = OWN_TENANT_WRITES[(rule, method)]
+            response = send(other_operator, method, rule, body)
+            assert response.status_code == status, (rule, response.get_json())
+            continue
+        if (rule, method) in uploads:
+            query, data = uploads[(rule, method)]
+            response = other_operator.post(rule + query, data=data,
+                                           headers={"Content-Type": "text/csv"})
+            assert response.status_code in (200, 404), (rule, response.get_json())
+            if response.status_code == 200:  # every row refused: A's id names nothing here
+                rows = response.get_json().get("rows") or response.get_json().get("data")
+                assert rows and all(r.get("outcome", r.get("result")) == "error"
+                                    for r in rows), (rule, rows)
             continue
         response = send(other_operator, method, rule, bodies.get((rule, method)))
         if rule.startswith((ADMIN_ONLY_PREFIX, PARTNER_PREFIX)):
@@ -191,8 +282,8 @@ def test_other_tenants_token_sees_and_reaches_nothing_through_collections(
         elif method == "GET":
             assert response.status_code == 200, (rule, response.get_json())
             body = response.get_json()
-            if isinstance(body, dict):  # a tenant's page of rows: B has none
-                assert body["data"] == [], (rule, body)
+            if isinstance(body, dict):  # a tenant's page of rows (a report's): B has none
+                assert body["data" if "data" in body else "rows"] == [], (rule, body)
         else:
             assert (rule, method) in bodies, f"{method} {rule}: add a cross-tenant body"
             assert response.status_code == 400, (method, rule, response.get_json())
@@ -243,12 +334,21 @@ def test_every_route_needs_a_valid_token(app, world, tenants):
             assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
+# A tenant's statements and reports: an admin names the tenant (400 without it).
+ADMIN_NAMES_TENANT = {"/api/v1/statements", "/api/v1/statements/periods",
+                      "/api/v1/statements/public-funds"}
+
+
 def test_admin_reaches_every_tenant(app, world, tenants, admin):
     ids = member_ids(world, tenants["hanbit"])
     for rule, method, _arguments in api_routes(app):
         if method == "GET":
             expected = 403 if rule.startswith(PARTNER_PREFIX) else 200
-            assert send(admin, "GET", url_for(rule, ids)).status_code == expected, rule
+            url = url_for(rule, ids)
+            if rule in ADMIN_NAMES_TENANT:
+                assert send(admin, "GET", url).status_code == 400, rule
+                url += "?tenant=hanbit"
+            assert send(admin, "GET", url).status_code == expected, rule
     listed = admin.get("/api/v1/merchants?tenant=dasol").get_json()["data"]
     assert listed == []
     listed = admin.get("/api/v1/merchants?tenant=hanbit").get_json()["data"]
