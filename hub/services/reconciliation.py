@@ -27,6 +27,7 @@ from hub.db import utcnow
 from hub.models import ChannelReport, Connection, Order, ReconciliationRow, Tenant
 from hub.models.settlement import RECONCILIATION_STATUSES
 from hub.services.periods import period_bounds, valid_key
+from hub.services.settlement_rules import fee_returned
 from hub.services.validation import RecordInvalid
 
 SOURCES = ("pull", "csv")
@@ -53,9 +54,11 @@ class OrderAmounts(Protocol):
 
 def expected_payout(order: OrderAmounts, connection: Connection) -> int:
     """What the channel should pay out for an order: what the customer paid, less refunds,
-    less the channel's fee (as reported on the order, else its rate on the total, truncated)."""
+    less the channel's fee (as reported on the order, else its rate on the total, truncated),
+    of which refunds take back their share, as settlement posts it (`fee_returned`)."""
     fee = order.channel_fee if order.channel_fee is not None \
         else order.total * connection.fee_rate_bp // 10000
+    fee -= fee_returned(fee, order.total, order.refunded)
     return int(order.total - order.refunded - fee)
 
 

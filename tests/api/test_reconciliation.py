@@ -66,11 +66,12 @@ def test_a_korean_csv_is_reconciled_and_read_by_status(operator, channel):
 
 def test_a_refund_after_the_sale_is_an_amount_mismatch(app, operator, tenants):
     connection = make_connection(app, tenants["hanbit"])
-    make_order(app, connection, "N-1", 10000, refunded=2000)  # fee on the total: 7,000
+    # 10,000 - 2,000 refunded - (a fee of 1,000, of which the refund takes back 200) = 7,200
+    make_order(app, connection, "N-1", 10000, refunded=2000)
     report = upload(operator, connection, "주문번호,정산금액\nN-1,\"9,000원\"\n",
                     columns="order_column=주문번호&amount_column=정산금액").get_json()
     [row] = operator.get(f"/api/v1/channel-reports/{report['id']}/rows").get_json()["data"]
-    assert (row["status"], row["expected"], row["reported"]) == ("amount_mismatch", 7000, 9000)
+    assert (row["status"], row["expected"], row["reported"]) == ("amount_mismatch", 7200, 9000)
 
 
 def test_the_same_file_uploaded_again_is_the_first_import(operator, channel):

@@ -75,9 +75,10 @@ def channel(app: Flask, tenants: dict[str, int]) -> int:
 
 def test_every_outcome_keeps_both_amounts(app, tenants, channel):
     make_order(app, channel, "A", 10000)  # fee 10%: 9,000 expected
-    make_order(app, channel, "B", 20000, refunded=5000, channel_fee=1500)  # 13,500
+    # 20,000 - 5,000 refunded - (1,500 fee less 375 returned with the refund) = 13,875
+    make_order(app, channel, "B", 20000, refunded=5000, channel_fee=1500)
     make_order(app, channel, "C", 30000, status="fulfilled")  # not in the report: 27,000
-    make_order(app, channel, "R", 8000, status="refunded", refunded=8000)  # -800
+    make_order(app, channel, "R", 8000, status="refunded", refunded=8000)  # all back: 0
     make_order(app, channel, "X", 50000, status="cancelled")
     make_order(app, channel, "U", 50000, status="unpaid")
     other = make_connection(app, tenants["hanbit"], "다른 채널")
@@ -88,12 +89,12 @@ def test_every_outcome_keeps_both_amounts(app, tenants, channel):
 
     assert report["rows"] == [
         ("A", "matched", 9000, 9000),
-        ("B", "amount_mismatch", 13500, 13000),
+        ("B", "amount_mismatch", 13875, 13000),
         ("GHOST", "missing_in_hub", None, 7000),
         ("A", "duplicate", 9000, 9000),
         ("O", "missing_in_hub", None, 9000),  # another connection's order
         ("C", "missing_in_report", 27000, None),
-        ("R", "missing_in_report", -800, None),
+        ("R", "missing_in_report", 0, None),
     ]
     assert report["counts"] == {"matched": 1, "amount_mismatch": 1, "missing_in_hub": 2,
                                 "missing_in_report": 2, "duplicate": 1}
@@ -111,8 +112,9 @@ def test_expected_payout_uses_the_reported_fee_else_the_truncated_rate():
     assert expected_payout(Order(total=10001, refunded=0, channel_fee=None), connection) == \
         10001 - 333  # 333.03 truncated
     assert expected_payout(Order(total=10001, refunded=1, channel_fee=0), connection) == 10000
+    # a fifth refunded: a fifth of the reported fee (90 of 450) comes back
     assert expected_payout(Order(total=10000, refunded=2000, channel_fee=450),
-                           Connection(fee_rate_bp=0)) == 7550
+                           Connection(fee_rate_bp=0)) == 7640
 
 
 def test_missing_in_report_is_limited_to_the_month_in_seoul(app, channel):
