@@ -146,6 +146,7 @@ class EmbeddedQueue:
         self.app = app
         self.pid = os.getpid()
         self.sweep_every = sweep_every
+        self._chores_due = 0.0  # the calendar's chores: rounds scheduled, vouchers expired
         self.outcomes: deque[Any] = deque(maxlen=200)  # recent jobs.runner.Outcome values
         self._cond = threading.Condition()
         self._pending: dict[str, Waiting] = {}
@@ -279,12 +280,15 @@ class EmbeddedQueue:
                 self._cond.wait(min(max(timeout, 0.0), _IDLE_WAKE))
 
     def _sweep(self) -> None:
-        from jobs.sweeper import sweep
+        from jobs.sweeper import CHORES_EVERY, run_chores, sweep
 
         try:
             sweep(self.app)
         except Exception:  # noqa: BLE001 - e.g. the database is down: try at the next sweep
             log.warning("embedded sweep failed", exc_info=True)
+        if time.monotonic() >= self._chores_due:
+            self._chores_due = time.monotonic() + CHORES_EVERY
+            run_chores(self.app)
 
 
 _embedded_lock = threading.Lock()

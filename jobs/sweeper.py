@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from datetime import datetime, timedelta
 
 from flask import Flask, current_app
@@ -38,6 +39,8 @@ from jobs.registry import JOBS, jobs_for
 
 __all__ = ["CONFIGURATION_HOLD", "DEFAULT_SWEEP_SECONDS", "kick", "plan", "start_sweeper",
            "sweep", "sweep_periodically"]
+
+CHORES_EVERY = 3600.0  # seconds between runs of the calendar's chores
 
 log = logging.getLogger("gudok.jobs.sweeper")
 
@@ -121,7 +124,9 @@ def plan(app: Flask, now: datetime, connection_id: int | None = None) -> list[tu
 
 def sweep_periodically(app: Flask, seconds: float, stop: threading.Event) -> None:
     """Sweep now, then every `seconds` until `stop` is set. With Redis, one of the workers
-    sweeps per interval (the others find the lock taken)."""
+    sweeps per interval (the others find the lock taken). Every CHORES_EVERY the calendar's
+    chores run too: rounds scheduled, vouchers past their validity expired."""
+    chores_due = 0.0
     while True:
         if _our_turn(app, seconds):
             try:
@@ -131,8 +136,24 @@ def sweep_periodically(app: Flask, seconds: float, stop: threading.Event) -> Non
             else:
                 queued = {name: count for name, count in counts.items() if count}
                 log.info("sweep queued %s", queued or "nothing")
+            if time.monotonic() >= chores_due:
+                chores_due = time.monotonic() + CHORES_EVERY
+                run_chores(app)
         if stop.wait(seconds):
             return
+
+
+def run_chores(app: Flask) -> None:
+    """The calendar's chores, each idempotent: safe on every worker, at any time."""
+    from jobs.rounds import schedule_due_rounds
+    from jobs.vouchers import expire_all
+
+    with app.app_context():
+        for name, chore in (("rounds", schedule_due_rounds), ("vouchers", expire_all)):
+            try:
+                chore()
+            except Exception:  # noqa: BLE001 - the database may be down: try next time
+                log.warning("chore %s failed", name, exc_info=True)
 
 
 def start_sweeper(app: Flask, seconds: float) -> tuple[threading.Thread, threading.Event]:

@@ -3,7 +3,7 @@ pending inbox rows still get drained, and running it again queues nothing twice.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -14,14 +14,15 @@ from sqlalchemy import select, update
 
 from hub.db import session_scope, utcnow
 from hub.errors import ConfigurationError
-from hub.models import Connection, InboxEntry, OutboxMessage
+from hub.models import Connection, InboxEntry, OutboxMessage, Round, Voucher
 from hub.queue import QUEUE_KEY, embedded_queue
 from hub.services.sync_health import record_failure
 from jobs import registry
-from jobs.sweeper import CONFIGURATION_HOLD, kick, plan, sweep
+from jobs.sweeper import CONFIGURATION_HOLD, kick, plan, run_chores, sweep
 from tests.jobs.test_runner import make_connection, work_burst
 from tests.jobs.test_runner import redis_app as redis_app  # noqa: F401 - fixtures
 from tests.jobs.test_runner import rq_redis as rq_redis  # noqa: F401
+from tests.services.settlement_world import add_order, build_world, deliver, kst
 
 
 def add_inbox(app: Flask, connection_id: int, count: int = 1, *,
@@ -130,3 +131,26 @@ def test_kick_queues_one_connection_s_jobs_on_the_embedded_queue(
     assert {name: count for name, count in counts.items() if count} == {"drain": 1, "notify": 1}
     assert embedded_queue(app).pending() == sorted([registry.job_id("drain", one),
                                                     registry.job_id("notify", one)])
+
+
+def test_the_calendars_chores_schedule_rounds_and_expire_vouchers(app, tenants):
+    """What every worker runs hourly beside its sweeps: idempotent, so any worker may."""
+    factory = app.extensions["gudok"].session_factory
+    with session_scope(factory) as session:
+        world = build_world(session, tenants["hanbit"], voucher=True)
+        add_order(session, world, "M1", world.mall, kst(2026, 10, 1), 104000)
+        delivered = deliver(session, world, "M1", 1, kst(2026, 10, 8))
+        session.add(Voucher(tenant_id=world.tenant.id, round_id=delivered.id,
+                            item_id=world.items[2].id, merchant_id=world.merchants[2].id,
+                            unit=1, code="GV-CH0RE5EXP1RE", valid_until=date(2026, 10, 9),
+                            status="issued"))
+        contract = world.lines["M1"].contract
+        contract.next_round_on = date.today() + timedelta(days=3)
+    run_chores(app)
+    run_chores(app)
+    with session_scope(factory) as session:
+        scheduled = session.scalars(select(Round.scheduled_on).where(
+            Round.status == "scheduled")).all()
+        assert scheduled and min(scheduled) == date.today() + timedelta(days=3)
+        assert len(scheduled) == len(set(scheduled))  # twice: each round once
+        assert session.scalar(select(Voucher.status)) == "expired"
