@@ -207,6 +207,39 @@ def _stop(work: _Batch, row_id: int, error: ConfigurationError) -> None:
 
 def _apply(session: Session, connection: Connection, lookups: OrderLookups,
            work: _Batch) -> None:
+    """The batch's order events together; then a channel's subscription changes, one row at
+    a time, so the contracts they name are written first."""
+    later = sorted(row_id for row_id, events in work.events.items()
+                   if any(event.get("kind") == "subscription.changed" for event in events))
+    if not later:
+        _apply_orders(session, connection, lookups, work)
+        return
+    everything = work.events
+    work.events = {row_id: events for row_id, events in everything.items()
+                   if row_id not in later}
+    try:
+        if work.events:
+            _apply_orders(session, connection, lookups, work)
+    finally:  # a stop gave back the rows from its id on, these included
+        work.events = {row_id: events for row_id, events in everything.items()
+                       if work.stopped_at is None or row_id < work.stopped_at}
+    for row_id in later:
+        if work.stopped_at is not None and row_id >= work.stopped_at:
+            return
+        try:
+            with session.begin_nested():
+                work.outcomes[row_id] = _apply_row(session, connection, lookups,
+                                                   everything[row_id])
+                session.flush()
+        except ConfigurationError as error:
+            _stop(work, row_id, error)
+            return
+        except Exception as error:  # noqa: BLE001 - this row is the poison
+            work.failures[row_id] = error
+
+
+def _apply_orders(session: Session, connection: Connection, lookups: OrderLookups,
+                  work: _Batch) -> None:
     lookups.preload(event for events in work.events.values() for event in events)
     try:
         with session.begin_nested():

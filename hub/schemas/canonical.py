@@ -11,6 +11,7 @@ from hub.models.plan import CADENCES
 EVENT_KINDS = (
     "product.upserted", "product.deleted", "stock.updated",
     "order.upserted", "order.cancelled", "order.refunded", "fulfilment.created",
+    "subscription.changed",
 )
 ORDER_STATUSES = ("unpaid", "paid", "fulfilled", "cancelled", "refunded")
 

@@ -54,6 +54,10 @@ def apply_event(session: Session, connection: Connection, event: Mapping[str, An
     be applied as it is. Alone, it is written at once under a SAVEPOINT, and applied again
     if another job inserted the same order meanwhile; with `lookups` (a drain job's batch)
     orders are only changed in memory: the caller writes them (OrderLookups.write)."""
+    if event.get("kind") == "subscription.changed":  # through the contract lifecycle, alone
+        from hub.services.subscription_events import apply_subscription_change
+
+        return apply_subscription_change(session, connection, event)
     if lookups is not None:
         return _apply(lookups, event)
     for retry in (False, True):

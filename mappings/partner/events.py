@@ -21,7 +21,15 @@ EVENT_TYPES = {
     "order.cancelled": "order.cancelled",
     "order.refunded": "order.refunded",
     "listing.changed": "product.upserted",
+    "subscription.paused": "subscription.changed",
+    "subscription.resumed": "subscription.changed",
+    "subscription.skipped": "subscription.changed",
+    "subscription.cadence_changed": "subscription.changed",
+    "subscription.cancelled": "subscription.changed",
 }
+SUBSCRIPTION_ACTIONS = {"subscription.paused": "pause", "subscription.resumed": "resume",
+                        "subscription.skipped": "skip", "subscription.cadence_changed": "cadence",
+                        "subscription.cancelled": "cancel"}
 
 
 def _order(data: Mapping[str, Any], occurred_at: Any, status: str) -> dict[str, Any]:
@@ -55,7 +63,13 @@ def canonical_events(envelope: Any) -> list[dict[str, Any]]:
         raise RecordError("data: must be an object")
     occurred_at = envelope.get("timestamp")
     event: dict[str, Any] = {"kind": kind, "occurred_at": occurred_at}
-    if kind == "product.upserted":
+    if kind == "subscription.changed":
+        event["external_id"] = data.get("order_id")
+        event["data"] = {"action": SUBSCRIPTION_ACTIONS[str(envelope.get("type"))],
+                         "line_id": data.get("line_id"),
+                         "scheduled_on": data.get("scheduled_on"),
+                         "cadence": data.get("cadence")}
+    elif kind == "product.upserted":
         event["external_id"] = data.get("listing_id")
         event["data"] = {"box_code": data.get("box_code"), "url": data.get("url"),
                          "status": data.get("status")}
