@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from hub.db import session_scope, utcnow
 from hub.models import Tenant
-from hub.services.rounds import DEFAULT_HORIZON_DAYS, schedule_rounds, tenant_today
+from hub.services.periods import local_day
+from hub.services.rounds import DEFAULT_HORIZON_DAYS, schedule_rounds
 
 __all__ = ["schedule_due_rounds"]
 
@@ -32,7 +33,7 @@ def schedule_due_rounds(tenant_id: int | None = None,
     for one_id in tenant_ids:
         with session_scope(factory) as session:
             tenant = session.get_one(Tenant, one_id)
-            report = schedule_rounds(session, one_id, tenant_today(tenant, utcnow()),
+            report = schedule_rounds(session, one_id, local_day(tenant, utcnow()),
                                      horizon_days)
         totals["tenants"] += 1
         totals["created"] += report.created

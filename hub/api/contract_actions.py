@@ -26,7 +26,7 @@ from hub.schemas.round import (
 )
 from hub.services import contract_lifecycle as lifecycle
 from hub.services.audit import snapshot
-from hub.services.rounds import tenant_today
+from hub.services.periods import local_day
 from hub.services.validation import RecordInvalid
 
 
@@ -69,7 +69,7 @@ def _change(contract_id: int, action: str, change: Change, **arguments: Any) -> 
     require_role("operator")
     contract = visible(db().get(Contract, contract_id))
     now: datetime = utcnow()
-    today: date = tenant_today(db().get_one(Tenant, contract.tenant_id), now)
+    today: date = local_day(db().get_one(Tenant, contract.tenant_id), now)
     before = snapshot(contract)
     with write() as session:
         try:

@@ -4,7 +4,6 @@ settlement runs on the `settlement` queue, and the monthly public-fund report.""
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Response, current_app
 from flask.views import MethodView
@@ -16,7 +15,7 @@ from hub.api.common import Blueprint, db
 from hub.api.problems import ApiProblem
 from hub.db import utcnow
 from hub.models import Merchant, SettlementPeriod, Tenant
-from hub.services.periods import period_key, period_row, valid_key
+from hub.services.periods import local_day, period_key, period_row, valid_key
 from hub.services.public_funds import public_fund_csv, public_fund_report
 from hub.services.statements import draft_statement, statements_for
 
@@ -157,7 +156,7 @@ def _tenant(args: dict[str, Any]) -> Tenant:
 
 
 def _current(tenant: Tenant, cycle: str) -> str:
-    return period_key(utcnow().astimezone(ZoneInfo(tenant.time_zone)).date(), cycle)
+    return period_key(local_day(tenant, utcnow()), cycle)
 
 
 def _period(tenant: Tenant, key: str | None) -> SettlementPeriod:

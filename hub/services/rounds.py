@@ -78,10 +78,6 @@ def cutoff_at(scheduled_on: date, tenant: Tenant) -> datetime:
     return local.astimezone(UTC)
 
 
-def tenant_today(tenant: Tenant, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(tenant.time_zone)).date()
-
-
 def anchor_day(contract: Contract, zone: ZoneInfo, on: date | None) -> int | None:
     """The day of month monthly rounds keep to, so Jan 31 -> Feb 28 -> Mar 31: the day the
     order was placed when `on` follows it, else `on`'s own day."""

@@ -19,6 +19,7 @@ from hub.models.box import BoxComponent
 from hub.models.item import Item
 from hub.models.order import Contract, OrderLine
 from hub.models.round import Round, Voucher
+from hub.services.periods import local_day
 from hub.services.validation import Conflict
 
 __all__ = ["CODE_PREFIX", "DEFAULT_VALID_DAYS", "Redemption", "VoucherExpired",
@@ -62,7 +63,7 @@ def tenant_zone(session: Session, tenant_id: int) -> ZoneInfo:
 
 
 def tenant_today(session: Session, tenant_id: int, now: datetime | None = None) -> date:
-    return (now or utcnow()).astimezone(tenant_zone(session, tenant_id)).date()
+    return local_day(session.get_one(Tenant, tenant_id), now or utcnow())
 
 
 def issue_for_round(session: Session, round_: Round) -> list[Voucher]:

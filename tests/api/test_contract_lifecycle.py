@@ -15,14 +15,15 @@ from sqlalchemy import select
 from hub.db import session_scope, utcnow
 from hub.models import Contract, Round, Tenant
 from hub.schemas.round import RoundSchema
-from hub.services.rounds import schedule_rounds, tenant_today
+from hub.services.periods import local_day
+from hub.services.rounds import schedule_rounds
 from tests.factories import create_catalog, error_paths, problem
 from tests.services.test_orders import apply, order_event, partner_connection
 
 
 def _today(app: Flask) -> date:
     with session_scope(app.extensions["gudok"].session_factory) as db:
-        return tenant_today(db.scalars(select(Tenant).where(Tenant.code == "hanbit")).one(),
+        return local_day(db.scalars(select(Tenant).where(Tenant.code == "hanbit")).one(),
                             utcnow())
 
 

@@ -29,6 +29,7 @@ from hub.models import (
     Round,
     Tenant,
 )
+from hub.services.ledger import Poster
 
 
 def kst(year: int, month: int, day: int, hour: int = 12) -> datetime:
@@ -155,3 +156,19 @@ def by_merchant(statements: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
 
 def totals(statement: dict[str, Any]) -> dict[str, int]:
     return {row["kind"]: row["amount"] for row in statement["totals"]}
+
+
+def post_all(session: Session, tenant: Tenant) -> None:
+    """Post every waiting money event, as a settlement run does."""
+    poster = Poster(session, tenant)
+    while poster.post_rounds() + poster.post_vouchers() + poster.post_claims() \
+            + poster.post_cancellations():
+        pass
+
+
+def one_delivered_round(session: Session, tenant_id: int, *, voucher: bool = False) -> World:
+    """The world with one mall order (M1) whose first round was delivered on 8 October."""
+    world = build_world(session, tenant_id, voucher=voucher)
+    add_order(session, world, "M1", world.mall, kst(2026, 10, 1), 104000)
+    deliver(session, world, "M1", 1, kst(2026, 10, 8))
+    return world

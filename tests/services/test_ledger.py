@@ -14,8 +14,15 @@ from hub.db import session_scope
 from hub.models import Claim, FundingEntry, LedgerEntry
 from hub.services.ledger import Poster
 from hub.services.vouchers import expire_vouchers, issue_for_round, redeem
-from tests.services.settlement_world import add_order, build_world, deliver, kst, refund
-from tests.services.test_settlement_months import post_all
+from tests.services.settlement_world import (
+    add_order,
+    build_world,
+    deliver,
+    kst,
+    one_delivered_round,
+    post_all,
+    refund,
+)
 
 
 def entries(session, **where):
@@ -32,9 +39,7 @@ def entries(session, **where):
 def test_the_database_refuses_to_change_posted_money(app, tenants, statement):
     factory = app.extensions["gudok"].session_factory
     with session_scope(factory) as session:
-        world = build_world(session, tenants["hanbit"])
-        add_order(session, world, "M1", world.mall, kst(2026, 10, 1), 104000)
-        deliver(session, world, "M1", 1, kst(2026, 10, 8))
+        world = one_delivered_round(session, tenants["hanbit"])
         post_all(session, world.tenant)
     with pytest.raises(DatabaseError, match="append-only"), session_scope(factory) as session:
         session.execute(text(statement))

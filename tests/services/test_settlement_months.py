@@ -34,16 +34,11 @@ from tests.services.settlement_world import (
     by_merchant,
     deliver,
     kst,
+    one_delivered_round,
+    post_all,
     refund,
     totals,
 )
-
-
-def post_all(session: Any, tenant: Any) -> None:
-    poster = Poster(session, tenant)
-    while poster.post_rounds() + poster.post_vouchers() + poster.post_claims() \
-            + poster.post_cancellations():
-        pass
 
 
 def statements(session: Any, tenant: Any, key: str) -> dict[int, dict[str, Any]]:
@@ -135,9 +130,7 @@ def test_september_to_november_to_the_won(app, tenants):
 def test_closed_period_never_changes_and_posting_twice_changes_nothing(app, tenants):
     factory = app.extensions["gudok"].session_factory
     with session_scope(factory) as session:
-        world = build_world(session, tenants["hanbit"])
-        add_order(session, world, "M1", world.mall, kst(2026, 10, 1), 104000)
-        deliver(session, world, "M1", 1, kst(2026, 10, 8))
+        world = one_delivered_round(session, tenants["hanbit"])
         post_all(session, world.tenant)
         # Posting again inserts nothing new.
         poster = Poster(session, world.tenant)
