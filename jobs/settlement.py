@@ -26,7 +26,7 @@ from hub.services.statements import close_period
 from hub.services.vouchers import expire_vouchers, tenant_today
 
 log = logging.getLogger(__name__)
-RUNNER = "jobs.settlement:run_settlement"
+RUNNER = "jobs.settlement.run_settlement"  # as RQ imports it
 STEPS = ("post_rounds", "post_vouchers", "post_claims", "post_cancellations")
 
 
