@@ -322,3 +322,25 @@ def test_demo_runs_a_month_of_money(demo: tuple[Hub, list[str]]) -> None:
         closed = session.scalar(select(SettlementPeriod.status).where(
             SettlementPeriod.key == key))
         assert closed == "closed"
+
+
+def test_settle_prints_each_merchants_total_and_writes_statements(
+        demo: tuple[Hub, list[str]], tmp_path: Path) -> None:
+    hub, (_upgraded, first, _second) = demo
+    month = re.search(r"Month: (\d{4}-\d{2})", first)
+    assert month, first
+    out = tmp_path / "statements"
+    output = hub.ok("settle", "--tenant", "hanbit", "--period", month.group(1), "--out",
+                    str(out))
+    assert re.search(rf"hanbit {month.group(1)}: \d+ events posted; period closed, digest "
+                     r"[0-9a-f]{12}", output), output
+    totals = re.findall(r"\(merchant (\d+)\): payable ([\d,]+) KRW, carried forward "
+                        r"(-?[\d,]+) KRW, \d+ lines, closed", output)
+    assert len(totals) >= 3, output
+    assert len(list(out.glob("*.csv"))) == len(list(out.glob("*.pdf"))) == len(totals)
+    again = hub.ok("settle", "--tenant", "hanbit", "--period", month.group(1), "--out",
+                   str(out))
+    assert again.splitlines()[1:] == output.splitlines()[1:]  # a closed period: the same
+    wrong = hub.run("settle", "--tenant", "hanbit", "--period", "2026-W48")
+    assert wrong.returncode != 0 and "monthly period" in wrong.stderr
+    assert "Traceback" not in wrong.stderr
