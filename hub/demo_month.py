@@ -23,7 +23,9 @@ from sqlalchemy import func, select
 from connectors.partner.sandbox import PartnerSandbox
 from hub.db import session_scope, utcnow
 from hub.models import (
+    Box,
     BoxComponent,
+    ChannelReport,
     Claim,
     Connection,
     Contract,
@@ -33,6 +35,7 @@ from hub.models import (
     Order,
     OrderLine,
     Plan,
+    ReconciliationRow,
     Round,
     Tenant,
     Voucher,
@@ -42,7 +45,7 @@ from hub.schemas.logistics import pick_list_csv
 from hub.services.connections import apply_connection
 from hub.services.contract_lifecycle import cancel_contract
 from hub.services.logistics import mark_round, pick_lists
-from hub.services.periods import next_key, period_bounds, period_key
+from hub.services.periods import next_key, period_bounds, period_key, period_row
 from hub.services.public_funds import public_fund_csv, public_fund_report
 from hub.services.rounds import schedule_rounds
 from hub.services.settlement_pull import pull_settlement_report
@@ -149,8 +152,6 @@ def _order_a_voucher_box(app: Flask, platforms: list[tuple[Any, PartnerSandbox]]
         voucher_boxes = set(session.scalars(
             select(BoxComponent.box_version_id).join(Item, Item.id == BoxComponent.item_id)
             .where(Item.kind == "voucher")))
-        from hub.models import Box
-
         codes = set(session.scalars(select(Box.code).where(
             Box.current_version_id.in_(voucher_boxes))))
     for entry in sandbox.boxes.values():
@@ -257,8 +258,6 @@ def _reconcile(app: Flask, platform: tuple[Any, PartnerSandbox], period: str,
                        "events_token": sandbox.events_token}}, row)
     with app.app_context(), session_scope(app.extensions["gudok"].session_factory) as session:
         report_id = pull_settlement_report(session, demo.connection_id, period)
-        from hub.models import ChannelReport, ReconciliationRow
-
         report = session.get_one(ChannelReport, report_id)
         result.reconciliation = dict(report.counts or {})
         row = session.scalar(select(ReconciliationRow).where(
@@ -274,8 +273,6 @@ def _write_statements(app: Flask, tenant_id: int, month: str, out: Path,
     folder.mkdir(parents=True, exist_ok=True)
     with session_scope(app.extensions["gudok"].session_factory) as session:
         tenant = session.get_one(Tenant, tenant_id)
-        from hub.services.periods import period_row
-
         for statement in statements_for(session, tenant, period_row(session, tenant, month)):
             stem = folder / f"statement-{tenant.code}-{month}-{statement['merchant_id']}"
             stem.with_suffix(".csv").write_bytes(render_statement_csv(statement))
