@@ -80,6 +80,7 @@ class RoundFacts:
         self._orders: dict[int, tuple[int, dict[int, int], dict[int, int]]] = {}
         self._connections: dict[int, int] = {}
         self._coupons: dict[int, Coupon] = {}
+        self._supply: dict[int, dict[tuple[int, int], int]] = {}
 
     def plan(self, plan_id: int) -> Plan:
         plan = self._plans.get(plan_id)
@@ -116,6 +117,25 @@ class RoundFacts:
                           in sorted(weights.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)))
             self._parts[version_id] = parts
         return parts
+
+    def supply_per_box(self, version_id: int) -> dict[tuple[int, int], int]:
+        """Supply-price merchants' parts of one box (part key -> the supply price of their
+        components times their quantity); commission merchants have none."""
+        found = self._supply.get(version_id)
+        if found is None:
+            vouchers = self.voucher_items(version_id)
+            found = {}
+            for item_id, merchant_id, quantity, price in self.session.execute(
+                    select(BoxComponent.item_id, Item.merchant_id, BoxComponent.quantity,
+                           Item.supply_price)
+                    .join(Item, Item.id == BoxComponent.item_id)
+                    .join(Merchant, Merchant.id == Item.merchant_id)
+                    .where(BoxComponent.box_version_id == version_id,
+                           Merchant.fee_model == "supply_price")):
+                key = (int(merchant_id), int(item_id) if item_id in vouchers else 0)
+                found[key] = found.get(key, 0) + int(price or 0) * int(quantity)
+            self._supply[version_id] = found
+        return found
 
     def voucher_items(self, version_id: int) -> set[int]:
         ids = [item_id for item_id, *_ in self.components(version_id)]
@@ -194,5 +214,7 @@ class RoundFacts:
             commission_bp=self.rates({part.merchant_id for part in parts}),
             channel_fee=channel_fee, boxes=boxes,
             courier_cost_per_box=self.tenant.courier_cost_per_box,
-            subsidy_per_box=self.tenant.shipping_subsidy_per_box)
+            subsidy_per_box=self.tenant.shipping_subsidy_per_box,
+            supply_value={key: value * boxes for key, value
+                          in self.supply_per_box(row.box_version_id).items()})
 

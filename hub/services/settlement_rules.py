@@ -57,6 +57,9 @@ class RoundTerms:
     boxes: int
     courier_cost_per_box: int
     subsidy_per_box: int
+    # Supply-price merchants' parts (part key -> the supply value of its components in this
+    # round's boxes): the operator's fee on them is what their net sales exceed it.
+    supply_value: Mapping[tuple[int, int], int] = field(default_factory=dict)
 
     @property
     def customer_paid(self) -> int:
@@ -95,6 +98,22 @@ class PartMoney:
     funding: list[tuple[str, str, str, int]] = field(default_factory=list)  # funder, kind, label
 
 
+def supply_margin(net_sales: int, supply_value: int) -> int:
+    """The operator's fee on a supply-price merchant's line: what its net sales exceed the
+    supply value of its components, never below zero (a negative entry)."""
+    return -max(0, net_sales - supply_value)
+
+
+def part_fee(terms: RoundTerms, key: tuple[int, int], net_sales: int,
+             supply_value: int | None = None) -> int:
+    """The operator's fee on one part: the supply-price margin for a supply-price merchant,
+    else its rate of the net sales."""
+    if key in terms.supply_value:
+        value = terms.supply_value[key] if supply_value is None else supply_value
+        return supply_margin(net_sales, value)
+    return operator_fee(net_sales, terms.commission_bp.get(key[0], 0))
+
+
 def operator_fee(net_sales: int, rate_bp: int) -> int:
     """The operator's fee on a merchant's line, truncated to the won (a negative entry)."""
     return -(max(0, net_sales) * rate_bp // BP)
@@ -125,9 +144,9 @@ def split_round(terms: RoundTerms) -> dict[tuple[int, int], PartMoney]:
     if terms.subsidy_per_box:
         for key, amount in allocate_by_weight(terms.subsidy_per_box * boxes, weights).items():
             money[key].funding.append(("municipality", "shipping_subsidy", "", amount))
-    for (merchant_id, _), part in money.items():
+    for key, part in money.items():
         net = part.amounts["sales"] + part.amounts["merchant_discount"]
-        part.amounts["operator_fee"] = operator_fee(net, terms.commission_bp.get(merchant_id, 0))
+        part.amounts["operator_fee"] = part_fee(terms, key, net)
     return money
 
 
@@ -160,8 +179,11 @@ def voucher_postings(terms: RoundTerms, item_id: int, merchant_id: int, unit: in
     mine = {kind: allocate_by_weight(part.amounts[kind], units_weights)[unit]
             for kind in ("sales", "merchant_discount", "channel_fee", "shipping_share")}
     mine["sales"] = mine["sales"] * share_bp // BP
-    mine["operator_fee"] = operator_fee(mine["sales"] + mine["merchant_discount"],
-                                        terms.commission_bp.get(merchant_id, 0))
+    key = (merchant_id, item_id)
+    supply = allocate_by_weight(terms.supply_value[key], units_weights)[unit] * share_bp // BP \
+        if key in terms.supply_value else None
+    mine["operator_fee"] = part_fee(terms, key, mine["sales"] + mine["merchant_discount"],
+                                    supply)
     return [Posting(f"{voucher_key}:{kind}:{merchant_id}", merchant_id, kind, amount)
             for kind, amount in mine.items() if amount]
 

@@ -113,3 +113,25 @@ def test_an_early_cancellation_refunds_undelivered_rounds_and_claws_back(app, te
             FundingEntry.kind == "clawback")).all()
         assert sum(funded) == -1000
         assert Poster(session, world.tenant).post_cancellations() == 0
+
+
+
+
+@pytest.mark.parametrize(("supply", "fee"), [(7000, -1100), (9000, None)])
+def test_a_supply_price_merchant_is_paid_its_supply_value(app, tenants, supply, fee):
+    """B sells at its items' supply price: the operator keeps what B's net sales exceed it.
+    A mall round: B's share 9,000 less its 900 discount = 8,100 against a supply value of
+    7,000: the operator's fee is 1,100 (not an 8% commission). At a supply value of 9,000
+    the net falls below it and B pays no fee."""
+    with session_scope(app.extensions["gudok"].session_factory) as session:
+        world = build_world(session, tenants["hanbit"])
+        a, b, c = world.merchants
+        b.fee_model, b.commission_rate_bp = "supply_price", None
+        world.items[1].supply_price = supply
+        add_order(session, world, "M1", world.mall, kst(2026, 10, 1), 104000)
+        row = deliver(session, world, "M1", 1, kst(2026, 10, 8))
+        post_all(session, world.tenant)
+        fees = {m: amount for m, kind, amount in entries(session, round_id=row.id)
+                if kind == "operator_fee"}
+        assert fees.get(b.id) == fee
+        assert (fees[a.id], fees[c.id]) == (-1350, -270)

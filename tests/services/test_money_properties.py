@@ -27,6 +27,7 @@ from hub.services.settlement_rules import (
     refund_postings,
     round_postings,
     split_round,
+    supply_margin,
     voucher_postings,
 )
 
@@ -71,11 +72,15 @@ def round_terms(draw: st.DrawFn, key: str = "round:1") -> RoundTerms:
     commission = {merchant: draw(st.integers(0, 2000))
                   for merchant in sorted({part.merchant_id for part in parts})}
     courier = draw(st.integers(0, 6000))
+    # Some merchants sell at their items' supply price: a supply value for each of their parts.
+    supplied = {merchant for merchant in commission if draw(st.booleans())}
+    supply = {part.key: draw(st.integers(0, list_price)) for part in parts
+              if part.merchant_id in supplied}
     return RoundTerms(
         key=key, list_price=list_price, discounts=tuple(discounts), parts=parts,
         commission_bp=commission, channel_fee=draw(st.integers(0, left)),
         boxes=draw(st.integers(1, 3)), courier_cost_per_box=courier,
-        subsidy_per_box=draw(st.integers(0, courier)))
+        subsidy_per_box=draw(st.integers(0, courier)), supply_value=supply)
 
 
 @dataclass(frozen=True)
@@ -268,8 +273,15 @@ def test_operator_fees_are_the_rate_of_net_sales_truncated(drawn):
     for entry in postings:
         source = entry.key.rsplit(":", 2)[0]
         by_source.setdefault((source, entry.merchant_id), {})[entry.kind] = entry.amount
-    for (_, merchant_id), amounts in by_source.items():
+    supplied = {merchant for merchant, _ in terms.supply_value}
+    for (source, merchant_id), amounts in by_source.items():
         net = amounts.get("sales", 0) + amounts.get("merchant_discount", 0)
+        if merchant_id in supplied:  # the supply-price margin instead of a rate
+            fee = amounts.get("operator_fee", 0)
+            assert fee <= 0 and -fee <= max(0, net)
+            if source == terms.key:
+                assert fee == supply_margin(net, terms.supply_value[(merchant_id, 0)])
+            continue
         rate = terms.commission_bp[merchant_id]
         fee = amounts.get("operator_fee", 0)
         assert fee == operator_fee(net, rate) == -(max(0, net) * rate // BP)
