@@ -15,7 +15,7 @@ from connectors.saleor.manifest import REQUIRED_PERMISSIONS
 from hub.errors import RecordError
 from mappings.saleor.events import canonical_events
 from mappings.saleor.money import obj
-from mappings.saleor.orders import fulfil_input
+from mappings.saleor.orders import fulfil_input, round_note
 
 
 class SaleorConnector(Connector):
@@ -52,7 +52,9 @@ class SaleorConnector(Connector):
         return streams.pull_catalog(ctx, cursor, until)
 
     def push_fulfilment(self, ctx: SyncContext, fulfilment: dict[str, Any]) -> None:
-        """Fulfil what the hub shipped and the mall has not yet fulfilled (idempotent)."""
+        """Fulfil what the hub shipped and the mall has not yet fulfilled; a later round of
+        an order the mall already fulfilled gets its tracking number as an order note, once
+        (idempotent either way)."""
         order_id = fulfilment.get("order_external_id")
         if not isinstance(order_id, str) or not order_id:
             raise RecordError("a fulfilment names no mall order")
@@ -62,6 +64,10 @@ class SaleorConnector(Connector):
         wanted = fulfil_input(fulfilment, state, warehouse_id)
         if wanted is not None:
             adapters.fulfil_order(client, order_id, wanted)
+            return
+        note = round_note(fulfilment, state)
+        if note is not None:
+            adapters.add_order_note(client, order_id, note)
 
     def check_connection(self, ctx: SyncContext) -> dict[str, Any]:
         """What an operator sees when testing the connection: the mall, the channel and

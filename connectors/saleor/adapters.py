@@ -212,6 +212,11 @@ def order_fulfilment_state(client: SaleorClient, order_id: str) -> dict[str, Any
     return dict(order)
 
 
+def add_order_note(client: SaleorClient, order_id: str, message: str) -> None:
+    client.mutate(doc.ORDER_NOTE_ADD, {"order": order_id, "input": {"message": message}},
+                  "orderNoteAdd", record=order_id)
+
+
 def fulfil_order(client: SaleorClient, order_id: str, fulfil_input: Mapping[str, Any]
                  ) -> list[dict[str, Any]]:
     payload = client.mutate(doc.ORDER_FULFIL, {"order": order_id, "input": dict(fulfil_input)},

@@ -149,6 +149,7 @@ query GudokOrderFulfilmentState($id: ID!) {
     status
     lines { id quantity quantityFulfilled quantityToFulfill }
     fulfillments { id status trackingNumber }
+    events { type message }
   }
 }
 """
@@ -266,6 +267,15 @@ mutation GudokOrderFulfil($order: ID!, $input: OrderFulfillInput!) {
   orderFulfill(order: $order, input: $input) {
     fulfillments { id status trackingNumber }
     errors { field message code orderLines warehouse }
+  }
+}
+"""
+
+ORDER_NOTE_ADD = """
+mutation GudokOrderNoteAdd($order: ID!, $input: OrderNoteInput!) {
+  orderNoteAdd(order: $order, input: $input) {
+    event { id type message }
+    errors { field message code }
   }
 }
 """

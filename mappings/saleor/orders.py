@@ -98,6 +98,25 @@ def _line(line: Mapping[str, Any], order_id: str) -> dict[str, Any]:
     }
 
 
+def round_note(fulfilment: Mapping[str, Any], order_state: Mapping[str, Any]) -> str | None:
+    """The order note that carries a later round's tracking number once the mall's order
+    is fulfilled, or None when there is no number or the note is already there."""
+    tracking = fulfilment.get("tracking_number")
+    if not tracking:
+        return None
+    if any(isinstance(f, Mapping) and f.get("trackingNumber") == tracking
+           for f in order_state.get("fulfillments") or []):
+        return None
+    number = fulfilment.get("round_number")
+    carrier = fulfilment.get("carrier") or ""
+    note = (f"구독 {number}회차 발송: " if number else "구독 회차 발송: ") + \
+        f"{carrier} {tracking}".strip()
+    if any(isinstance(e, Mapping) and e.get("type") == "NOTE_ADDED" and e.get("message") == note
+           for e in order_state.get("events") or []):
+        return None
+    return note
+
+
 def fulfil_input(fulfilment: Mapping[str, Any], order_state: Mapping[str, Any],
                  warehouse_id: str) -> dict[str, Any] | None:
     """OrderFulfillInput for what the hub shipped and the mall has not yet fulfilled, or

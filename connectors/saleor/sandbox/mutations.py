@@ -300,7 +300,7 @@ def mutation_resolvers() -> dict[str, Any]:
         "productTypeCreate": product_type_create, "categoryCreate": category_create,
         "productCreate": product_create,
         "productUpdate": product_update, "productDelete": product_delete,
-        "orderFulfill": orders.order_fulfill,
+        "orderFulfill": orders.order_fulfill, "orderNoteAdd": orders.order_note_add,
     }
     registry.update(variants.VARIANT_MUTATIONS)
     for name, private, delete in (("updateMetadata", False, False),

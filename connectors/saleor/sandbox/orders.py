@@ -269,6 +269,21 @@ def _plan_fulfilment(c: Context, order: Rec, data: dict[str, Any]) -> list[tuple
     return plan
 
 
+@mutation("errors", {"order": None, "event": None})
+def order_note_add(c: Context, input: dict[str, Any], order: str | None = None) -> Rec:
+    """A note in the order's history (as staff or an app add one)."""
+    record = node_or_error(c.store, order, ("Order",), "order")
+    message = str(input.get("message") or "").strip()
+    if not message:
+        raise fail("message", "REQUIRED", "Message can't be empty.")
+    event = c.store.new("OrderEvent", type="NOTE_ADDED", message=message,
+                        date=c.store.now().isoformat(), app=c.app, user=None)
+    record["events"].append(event)
+    c.store.touch(record)
+    c.store.emit("ORDER_UPDATED", c.app, order=record)
+    return {"order": record, "event": event}
+
+
 @mutation("orderErrors", {"order": None, "fulfillments": None})
 def order_fulfill(c: Context, input: dict[str, Any], order: str | None = None) -> Rec:
     record = node_or_error(c.store, order, ("Order",), "order")

@@ -242,6 +242,22 @@ def test_fulfilment_moves_stock_and_status(sandbox: SaleorSandbox, token: str) -
     assert stock["productVariant"]["quantityAvailable"] == 7
 
 
+
+def test_an_order_note_lands_in_the_orders_history(sandbox: SaleorSandbox, token: str) -> None:
+    box = push_box(sandbox, token)
+    order_id = sandbox.place_order([(box["weekly"], 1)])
+    add = """mutation($o: ID!, $i: OrderNoteInput!) { orderNoteAdd(order: $o, input: $i) {
+        event { type message } errors { field code } } }"""
+    empty = data(sandbox, add, {"o": order_id, "i": {"message": " "}}, token)
+    assert empty["orderNoteAdd"]["errors"] == [{"field": "message", "code": "REQUIRED"}]
+    added = data(sandbox, add, {"o": order_id, "i": {"message": "구독 2회차 발송: CJ-2"}}, token)
+    assert added["orderNoteAdd"] == {"event": {"type": "NOTE_ADDED",
+                                               "message": "구독 2회차 발송: CJ-2"}, "errors": []}
+    events = data(sandbox, "query($id: ID!) { order(id: $id) { events { type message } } }",
+                  {"id": order_id}, token)["order"]["events"]
+    assert events == [{"type": "NOTE_ADDED", "message": "구독 2회차 발송: CJ-2"}]
+
+
 def test_an_order_is_checked_before_it_is_placed(sandbox: SaleorSandbox, token: str) -> None:
     box = push_box(sandbox, token)
     with pytest.raises(OrderError, match="insufficient stock"):

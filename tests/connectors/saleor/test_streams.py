@@ -154,3 +154,32 @@ def test_fulfilment_is_pushed_once(mock: Any) -> None:
     assert len(fulfilled) == 1
     assert fulfilled[0]["input"]["lines"][0]["stocks"] == [{"quantity": 2,
                                                             "warehouse": WAREHOUSE_ID}]
+
+
+def test_a_later_rounds_tracking_number_is_an_order_note_once(mock: Any) -> None:
+    """Round 1 fulfilled the mall's order line; round 2's parcel has nothing left to fulfil,
+    so its tracking number reaches the order's history as a note, and only once."""
+    mall = FakeMall(mock)
+    CatalogMall(mall)
+    state: dict[str, Any] = {
+        "id": "O1", "status": "FULFILLED", "events": [],
+        "fulfillments": [{"id": "F1", "status": "FULFILLED", "trackingNumber": "CJ1"}],
+        "lines": [{"id": "L1", "quantity": 1, "quantityFulfilled": 1, "quantityToFulfill": 0}]}
+    notes: list[dict[str, Any]] = []
+
+    def note(v: dict[str, Any]) -> dict[str, Any]:
+        notes.append(v)
+        state["events"].append({"type": "NOTE_ADDED", "message": v["input"]["message"]})
+        return {"orderNoteAdd": {"event": {"id": "E1", "type": "NOTE_ADDED",
+                                           "message": v["input"]["message"]}, "errors": []}}
+
+    mall.on("GudokOrderFulfilmentState", lambda v: {"order": state})
+    mall.on("GudokOrderNoteAdd", note)
+    later = {"order_external_id": "O1", "tracking_number": "CJ2", "carrier": "우체국택배",
+             "round_number": 2, "lines": [{"external_line_id": "L1", "quantity": 1}]}
+    connector.push_fulfilment(make_context(), later)
+    connector.push_fulfilment(make_context(), later)
+    assert [n["input"]["message"] for n in notes] == ["구독 2회차 발송: 우체국택배 CJ2"]
+    first = {**later, "tracking_number": "CJ1", "round_number": 1}
+    connector.push_fulfilment(make_context(), first)  # round 1's number is its fulfilment
+    assert len(notes) == 1
