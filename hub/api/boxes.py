@@ -62,8 +62,7 @@ def _packed_at(session: Session, row: Box, data: dict[str, Any]) -> Box:
         with session.no_autoflush:
             location = session.get(StockLocation, location_id)
         if location is None or location.tenant_id != row.tenant_id:
-            raise field_error("packed_at_id", f"No stock location with id {location_id} here.",
-                              status=422)
+            raise field_error("packed_at_id", f"No stock location with id {location_id} here.")
     if row.packed_at_id != location_id:
         row.packed_at_id = location_id
     return row

@@ -13,8 +13,7 @@ from flask.views import MethodView
 from sqlalchemy import inspect, select
 
 from hub.api.auth import require_role, visible
-from hub.api.common import Blueprint, Parser, audited, db, write
-from hub.api.problems import ApiProblem
+from hub.api.common import Blueprint, audited, db, write
 from hub.db import utcnow
 from hub.models import Contract, Round, Tenant
 from hub.schemas.round import (
@@ -27,20 +26,8 @@ from hub.schemas.round import (
 from hub.services import contract_lifecycle as lifecycle
 from hub.services.audit import snapshot
 from hub.services.periods import local_day
-from hub.services.validation import RecordInvalid
 
-
-class _BodyParser(Parser):
-    """A body that does not describe a possible change is a 422 with field paths."""
-
-    DEFAULT_VALIDATION_STATUS = 422
-
-
-class _Blueprint(Blueprint):
-    ARGUMENTS_PARSER = _BodyParser()
-
-
-blp = _Blueprint("contract_actions", __name__, url_prefix="/api/v1/contracts",
+blp = Blueprint("contract_actions", __name__, url_prefix="/api/v1/contracts",
                  description="Subscription changes: pause, resume, skip, cadence, cancel, "
                              "renew, end; and each contract's rounds.")
 
@@ -71,12 +58,8 @@ def _change(contract_id: int, action: str, change: Change, **arguments: Any) -> 
     now: datetime = utcnow()
     today: date = local_day(db().get_one(Tenant, contract.tenant_id), now)
     before = snapshot(contract)
-    with write() as session:
-        try:
-            contract = change(session, contract, today, now=now, **arguments)
-        except RecordInvalid as error:
-            raise ApiProblem(422, "Unprocessable Content", "One or more fields are invalid.",
-                             errors=error.errors) from None
+    with write() as session:  # a change that names nothing possible: 400 with field paths
+        contract = change(session, contract, today, now=now, **arguments)
         audited(session, action, "contract", contract, before)
     return contract_with_rounds(contract)
 

@@ -59,14 +59,14 @@ def _check_if_match(row: Coupon) -> None:
 
 
 def _apply(row: Coupon, data: dict[str, Any]) -> None:
-    """Set the given fields, then check the coupon as a whole (422 with field paths)."""
+    """Set the given fields, then check the coupon as a whole (400 with field paths)."""
     for name in _FIELDS:
         if name in data and getattr(row, name) != data[name]:
             setattr(row, name, data[name])
     if (row.percent_bp is None) == (row.amount is None):
         message = ("Give either percent_bp or amount, not both." if row.amount is not None
                    else "One of percent_bp or amount is required.")
-        raise ApiProblem(422, "Unprocessable Content", message, errors=[
+        raise ApiProblem(400, "Invalid request", message, errors=[
             {"path": "percent_bp", "message": message}, {"path": "amount", "message": message}])
     session = db()
     with session.no_autoflush:

@@ -49,7 +49,7 @@ def _voucher_terms(row: Item, data: dict[str, Any]) -> Item:
         errors = [{"path": name, "message": "Only for items of kind voucher; send null."}
                   for name in VOUCHER_FIELDS if getattr(row, name) is not None]
         if errors:
-            raise ApiProblem(422, "Unprocessable Content",
+            raise ApiProblem(400, "Invalid request",
                              "Voucher terms are only for items of kind voucher.", errors=errors)
     return row
 

@@ -48,7 +48,7 @@ class RowArgs(ListArgs, RowListArgs):
 
 
 def _unprocessable(error: RecordInvalid) -> ApiProblem:
-    return ApiProblem(422, "Unprocessable Content", "The report cannot be imported as it is; "
+    return ApiProblem(400, "Invalid request", "The report cannot be imported as it is; "
                       "nothing of it was imported.", errors=error.errors)
 
 
@@ -62,7 +62,7 @@ class Upload(MethodView):
         "schema": {"type": "string", "format": "binary"}}}})
     def post(self, args: dict[str, Any]) -> Any:
         """Import a channel's payout report as CSV (UTF-8, with or without BOM), its columns
-        named by header. Any bad row rejects the whole file (422 with rows[N] paths)."""
+        named by header. Any bad row rejects the whole file (400 with rows[N] paths)."""
         connection = visible(db().get(Connection, args["connection"]))
         if request.mimetype not in CSV_TYPES:
             raise ApiProblem(415, "Unsupported Media Type", "Send the report as text/csv.")

@@ -57,7 +57,7 @@ def _update(session: Session, row: Tenant, data: dict[str, Any], add: bool = Fal
             setattr(row, name, default)
     if row.shipping_subsidy_per_box > row.courier_cost_per_box:
         message = "The shipping subsidy per box must not exceed the courier cost per box."
-        raise ApiProblem(422, "Unprocessable Content", message, errors=[
+        raise ApiProblem(400, "Invalid request", message, errors=[
             {"path": "shipping_subsidy_per_box", "message": message},
             {"path": "courier_cost_per_box", "message": message}])
     if add:

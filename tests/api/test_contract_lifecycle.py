@@ -1,7 +1,7 @@
 """POST /api/v1/contracts/<id>/{pause,resume,skip,cadence,cancel,renew,end} and GET
 /api/v1/contracts/<id>/rounds: each change answers the contract with its upcoming rounds and
 is audited; viewers cannot change, other tenants do not see, an impossible change is a 409
-naming the status and a bad body a 422 with field paths."""
+naming the status and a bad body a 400 with field paths."""
 
 from __future__ import annotations
 
@@ -112,8 +112,8 @@ def test_skip_keeps_the_paid_rounds_and_refuses_after_cut_off(app, operator, sub
     ({"scheduled_on": "2026-13-01"}, "scheduled_on"), ({"round_id": 999999}, "round_id"),
     ({"round_id": 1, "scheduled_on": "2026-12-03"}, "round_id"),
     ({"scheduled_on": "2031-01-01"}, "scheduled_on"), ({"when": 1}, "when")])
-def test_a_skip_that_names_no_round_of_the_contract_is_a_422(operator, sub, body, path):
-    assert path in error_paths(operator.post(f"{sub['url']}/skip", json=body), 422)
+def test_a_skip_that_names_no_round_of_the_contract_is_a_400(operator, sub, body, path):
+    assert path in error_paths(operator.post(f"{sub['url']}/skip", json=body), 400)
 
 
 def test_a_new_cadence_remakes_the_rounds_before_cut_off(app, operator, sub):
@@ -127,8 +127,8 @@ def test_a_new_cadence_remakes_the_rounds_before_cut_off(app, operator, sub):
     statuses = [r["status"] for r in operator.get(f"{sub['url']}/rounds").get_json()]
     assert statuses.count("skipped") == 1
     assert error_paths(operator.post(f"{sub['url']}/cadence", json={"cadence": "daily"}),
-                       422) == ["cadence"]
-    assert error_paths(operator.post(f"{sub['url']}/cadence", json={}), 422) == ["cadence"]
+                       400) == ["cadence"]
+    assert error_paths(operator.post(f"{sub['url']}/cadence", json={}), 400) == ["cadence"]
 
 
 def test_cancel_cancels_rounds_before_cut_off_and_nothing_more_can_change(app, operator,
@@ -146,7 +146,7 @@ def test_cancel_cancels_rounds_before_cut_off_and_nothing_more_can_change(app, o
     assert "cancelled" in problem(operator.post(f"{sub['url']}/cadence",
                                                 json={"cadence": "monthly"}), 409)["detail"]
     assert error_paths(operator.post(f"{sub['url']}/cancel", json={"reason": ""}),
-                       422) == ["reason"]
+                       400) == ["reason"]
 
 
 def test_end_stops_after_the_term_and_renew_starts_another(operator, sub):

@@ -50,9 +50,9 @@ def test_coupon_create_read_update_delete(operator):
 
 def test_a_coupon_has_exactly_one_value_and_a_known_funder(operator):
     both = operator.post("/api/v1/coupons", json=coupon_body(amount=3000))
-    assert error_paths(both, 422) == ["percent_bp", "amount"]
+    assert error_paths(both, 400) == ["percent_bp", "amount"]
     neither = operator.post("/api/v1/coupons", json=coupon_body(percent_bp=None))
-    assert error_paths(neither, 422) == ["percent_bp", "amount"]
+    assert error_paths(neither, 400) == ["percent_bp", "amount"]
     assert error_paths(operator.post("/api/v1/coupons", json=coupon_body(
         funder="merchant-ish"))) == ["funder"]
     assert error_paths(operator.post("/api/v1/coupons", json=coupon_body(
@@ -61,7 +61,7 @@ def test_a_coupon_has_exactly_one_value_and_a_known_funder(operator):
         percent_bp=None, amount=0))) == ["amount"]
     coupon = operator.post("/api/v1/coupons", json=coupon_body()).get_json()
     adding = operator.patch(f"/api/v1/coupons/{coupon['id']}", json={"amount": 500})
-    assert error_paths(adding, 422) == ["percent_bp", "amount"]
+    assert error_paths(adding, 400) == ["percent_bp", "amount"]
     assert operator.get(f"/api/v1/coupons/{coupon['id']}").get_json() == coupon
 
 

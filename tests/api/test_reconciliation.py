@@ -85,12 +85,12 @@ def test_the_same_file_uploaded_again_is_the_first_import(operator, channel):
 
 def test_a_bad_file_is_rejected_whole_with_paths(operator, channel):
     missing = upload(operator, channel, columns="order_column=주문ID&amount_column=정산금액")
-    assert error_paths(missing, 422) == ["order_column"]
+    assert error_paths(missing, 400) == ["order_column"]
     bad_rows = upload(operator, channel, "주문번호,정산금액\nN-1,9000\nN-2,구천원\nN-3,1.5\n",
                       columns="order_column=주문번호&amount_column=정산금액")
-    assert error_paths(bad_rows, 422) == ["rows[1].amount", "rows[2].amount"]
+    assert error_paths(bad_rows, 400) == ["rows[1].amount", "rows[2].amount"]
     assert error_paths(upload(operator, channel, "주문번호,정산금액\n".encode("cp949")),
-                       422) == ["body"]
+                       400) == ["body"]
     assert operator.get("/api/v1/channel-reports").get_json()["data"] == []
     assert error_paths(upload(operator, channel, period="2026-13")) == ["period"]
     assert error_paths(upload(operator, channel, columns="amount_column=정산금액")) == \

@@ -48,12 +48,12 @@ def test_a_shipping_subsidy_above_the_courier_cost_is_refused(admin):
     refused = admin.post("/api/v1/tenants", json={
         "code": "sejin", "name": "세진군", "courier_cost_per_box": 3000,
         "shipping_subsidy_per_box": 3001})
-    assert error_paths(refused, 422) == both
+    assert error_paths(refused, 400) == both
     tenant = admin.post("/api/v1/tenants", json={"code": "sejin", "name": "세진군",
                                                  **TENANT_FIELDS}).get_json()
     path = f"/api/v1/tenants/{tenant['id']}"
-    assert error_paths(admin.patch(path, json={"courier_cost_per_box": 2000}), 422) == both
-    assert error_paths(admin.patch(path, json={"shipping_subsidy_per_box": 4001}), 422) == both
+    assert error_paths(admin.patch(path, json={"courier_cost_per_box": 2000}), 400) == both
+    assert error_paths(admin.patch(path, json={"shipping_subsidy_per_box": 4001}), 400) == both
     assert admin.get(path).get_json()["courier_cost_per_box"] == 4000
     assert admin.patch(path, json={"courier_cost_per_box": 2500}).status_code == 200
 
@@ -102,8 +102,8 @@ def test_voucher_terms_belong_to_voucher_items(operator):
 
     physical = operator.post("/api/v1/items", json=item_body(
         merchant["id"], "APPLE-1", voucher_valid_days=30))
-    assert error_paths(physical, 422) == ["voucher_valid_days"]
-    assert error_paths(operator.patch(path, json={"kind": "physical"}), 422) == [
+    assert error_paths(physical, 400) == ["voucher_valid_days"]
+    assert error_paths(operator.patch(path, json={"kind": "physical"}), 400) == [
         "voucher_valid_days", "voucher_expiry_share_bp"]
     turned = operator.patch(path, json={"kind": "physical", "voucher_valid_days": None,
                                         "voucher_expiry_share_bp": None})
@@ -133,12 +133,12 @@ def test_a_box_is_packed_at_a_stock_location_of_its_tenant(operator, other_opera
 
     theirs = other_operator.post("/api/v1/stock-locations", json={
         "code": "LC-D", "name": "다솔 물류센터"}).get_json()
-    assert error_paths(operator.patch(path, json={"packed_at_id": theirs["id"]}), 422) == \
+    assert error_paths(operator.patch(path, json={"packed_at_id": theirs["id"]}), 400) == \
         ["packed_at_id"]
-    assert error_paths(operator.patch(path, json={"packed_at_id": 999999}), 422) == \
+    assert error_paths(operator.patch(path, json={"packed_at_id": 999999}), 400) == \
         ["packed_at_id"]
     assert error_paths(operator.post("/api/v1/boxes", json={
-        "code": "BOX-X", "title": "x", "packed_at_id": theirs["id"]}), 422) == ["packed_at_id"]
+        "code": "BOX-X", "title": "x", "packed_at_id": theirs["id"]}), 400) == ["packed_at_id"]
     created = operator.post("/api/v1/boxes", json={
         "code": "BOX-Y", "title": "y", "packed_at_id": catalog["location"]["id"]})
     assert created.status_code == 201 and \
