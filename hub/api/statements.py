@@ -51,6 +51,9 @@ class MonthArgs(TenantArgs):
                           metadata={"example": "2026-11",
                                     "description": "the current month when left out"})
     format = fields.String(load_default="json", validate=validate.OneOf(("json", "csv")))
+    funder = fields.String(load_default="municipality",
+                           validate=validate.OneOf(("municipality", "operator", "channel")),
+                           metadata={"description": "whose funding to report"})
 
 
 class RunSchema(Schema):
@@ -259,11 +262,12 @@ class PublicFunds(MethodView):
     @blp.response(200, PublicFundSchema)
     def get(self, args: dict[str, Any]) -> Any:
         """Every municipality-funded coupon, discount and shipping subsidy of a month, by
-        order, merchant and box, with totals (`format=csv` for the subsidy claim)."""
+        order, merchant and box, with totals (`format=csv` for the subsidy claim); with
+        `funder`, what the operator or the channels funded, the same way."""
         tenant = _tenant(args)
         month = args.get("month") or _current(tenant, "monthly")
-        report = public_fund_report(db(), tenant, month)
+        report = public_fund_report(db(), tenant, month, args["funder"])
         if args["format"] == "csv":
             return _download(public_fund_csv(report), "text/csv; charset=utf-8",
-                             f"public-funds-{tenant.code}-{month}.csv")
+                             f"funds-{args['funder']}-{tenant.code}-{month}.csv")
         return report

@@ -19,9 +19,11 @@ KIND_LABELS = {"discount": "할인 지원", "coupon": "쿠폰", "shipping_subsid
                "clawback": "지원금 환수"}
 
 
-def public_fund_report(session: Session, tenant: Tenant, month: str) -> dict[str, Any]:
+def public_fund_report(session: Session, tenant: Tenant, month: str,
+                       funder: str = "municipality") -> dict[str, Any]:
     """`month` is "2026-11"; entries count by when their event happened, in the tenant's
-    time zone, whatever the tenant's settlement cycle."""
+    time zone, whatever the tenant's settlement cycle. The municipality's by default (its
+    subsidy claim); the operator's or the channels' the same way."""
     zone = ZoneInfo(tenant.time_zone)
     first, after = period_bounds(month)
     start = datetime.combine(first, time(0), tzinfo=zone)
@@ -33,7 +35,7 @@ def public_fund_report(session: Session, tenant: Tenant, month: str) -> dict[str
              .outerjoin(Connection, Connection.id == Order.connection_id)
              .join(Merchant, Merchant.id == FundingEntry.merchant_id)
              .outerjoin(Box, Box.id == FundingEntry.box_id)
-             .where(FundingEntry.tenant_id == tenant.id, FundingEntry.funder == "municipality",
+             .where(FundingEntry.tenant_id == tenant.id, FundingEntry.funder == funder,
                     FundingEntry.occurred_at >= start, FundingEntry.occurred_at < end)
              .group_by(FundingEntry.order_id, Order.number, Order.external_id, Connection.name,
                        FundingEntry.merchant_id, Merchant.name, FundingEntry.box_id, Box.code,
@@ -51,7 +53,7 @@ def public_fund_report(session: Session, tenant: Tenant, month: str) -> dict[str
                      "box_id": box_id, "box_code": box_code, "kind": kind, "amount": amount})
         by_kind[kind] = by_kind.get(kind, 0) + amount
         by_merchant[merchant_id] = by_merchant.get(merchant_id, 0) + amount
-    return {"tenant": tenant.code, "month": month, "funder": "municipality", "rows": rows,
+    return {"tenant": tenant.code, "month": month, "funder": funder, "rows": rows,
             "totals": {"by_kind": by_kind,
                        "by_merchant": {str(key): value for key, value in by_merchant.items()},
                        "total": sum(by_kind.values())}}

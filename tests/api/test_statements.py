@@ -72,6 +72,9 @@ def test_public_fund_report_counts_every_municipality_won(app, operator, tenants
     assert report["totals"]["total"] == 4000
     assert sum(row["amount"] for row in report["rows"]) == 4000
     assert {row["box_code"] for row in report["rows"]} == {"W-BOX"}
+    # The plan's 10% is the merchants'; no operator- or channel-funded discount that month.
+    assert operator.get("/api/v1/statements/public-funds?month=2026-06&funder=operator")\
+        .get_json()["totals"]["total"] == 0
     as_csv = operator.get("/api/v1/statements/public-funds?month=2026-06&format=csv")
     assert as_csv.data.startswith(b"\xef\xbb\xbf") and "총계" in as_csv.data.decode("utf-8-sig")
 

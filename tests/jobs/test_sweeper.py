@@ -154,3 +154,21 @@ def test_the_calendars_chores_schedule_rounds_and_expire_vouchers(app, tenants):
         assert scheduled and min(scheduled) == date.today() + timedelta(days=3)
         assert len(scheduled) == len(set(scheduled))  # twice: each round once
         assert session.scalar(select(Voucher.status)) == "expired"
+
+
+def test_a_tracking_number_not_yet_pushed_is_swept_to_its_channel(app, tenants):
+    """The tracking job is queued for a channel while one of its rounds has a number the
+    channel has not been sent, and no more once it was."""
+    factory = app.extensions["gudok"].session_factory
+    with session_scope(factory) as session:
+        world = build_world(session, tenants["hanbit"])
+        world.platform.status = "active"
+        add_order(session, world, "P1", world.platform, kst(2026, 10, 1), 104000)
+        shipped = deliver(session, world, "P1", 1, kst(2026, 10, 8))
+        shipped.carrier, shipped.tracking_number = "우체국택배", "6000000001"
+        platform, mall = world.platform.id, world.mall.id
+    assert ("tracking", platform) in plan(app, utcnow())
+    assert ("tracking", mall) not in plan(app, utcnow())
+    with session_scope(factory) as session:
+        session.execute(update(Round).values(tracking_pushed_at=utcnow()))
+    assert ("tracking", platform) not in plan(app, utcnow())
