@@ -56,6 +56,7 @@ fragment GudokOrder on Order {
   user { id }
   total { gross { amount currency } }
   totalRefunded { amount currency }
+  voucherCode
   lines {
     id
     quantity

@@ -69,6 +69,8 @@ def order_record(order: Mapping[str, Any]) -> dict[str, Any]:
         if order.get("totalRefunded") is not None else 0,
         "lines": [_line(line, order_id) for line in _lines(order, order_id)],
         "customer_ref": customer_ref(order.get("user")),
+        # The mall's voucher is a coupon campaign of the hub by its code (its funder is data).
+        "coupon_code": order.get("voucherCode") or None,
     }
     try:
         return dict(OrderRecordSchema().load(record))

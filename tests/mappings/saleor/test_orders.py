@@ -55,6 +55,12 @@ def test_status_comes_from_order_and_payment_status(changes: dict, status: str) 
     assert order_record(order(**changes))["status"] == status
 
 
+
+def test_the_malls_voucher_code_names_the_coupon_campaign() -> None:
+    assert order_record(order(voucherCode="HANBIT-5000"))["coupon_code"] == "HANBIT-5000"
+    assert order_record(order(voucherCode=None))["coupon_code"] is None
+    assert order_record(ORDER)["coupon_code"] is None
+
 def test_refunded_amount_is_carried() -> None:
     record = order_record(order(totalRefunded={"amount": 39000, "currency": "KRW"}))
     assert record["refunded"] == 39000
