@@ -63,6 +63,7 @@ PLATFORM_FEE_BP = 1100  # what the sandbox platforms keep
 class MonthDemo:
     month: str = ""
     rounds_delivered: int = 0
+    round_ids: list[int] = field(default_factory=list)  # delivered by this run
     delivery_dates: int = 0
     tracking_pushed: int = 0
     pick_list: Path | None = None
@@ -127,7 +128,7 @@ def run_month_demo(app: Flask, platforms: list[tuple[Any, PartnerSandbox]]) -> M
     _write_statements(app, tenant_id, month, out, result)
     with session_scope(factory) as session:
         result.tracking_pushed = int(session.scalar(select(func.count()).select_from(Round)
-                                                    .where(Round.tenant_id == tenant_id,
+                                                    .where(Round.id.in_(result.round_ids),
                                                            Round.tracking_pushed_at.is_not(None)))
                                      or 0)
         result.vouchers_issued = int(session.scalar(select(func.count()).select_from(Voucher)
@@ -178,6 +179,7 @@ def _deliver(app: Flask, tenant_id: int, day: date, zone: ZoneInfo, result: Mont
                        now=_at(day, 9, zone))
             mark_round(session, row, "delivered", at=_at(day, 18, zone), now=_at(day, 18, zone))
         result.rounds_delivered += len(rounds)
+        result.round_ids += [row.id for row in rounds]
 
 
 def _write_pick_list(app: Flask, tenant_id: int, day: date, out: Path) -> Path:
@@ -227,11 +229,12 @@ def _refund_part(app: Flask, platforms: list[tuple[Any, PartnerSandbox]],
     """The second platform refunds part of an order whose first round was delivered."""
     demo, sandbox = platforms[-1]
     with session_scope(app.extensions["gudok"].session_factory) as session:
-        external_id = session.scalar(
+        external_id = session.scalar(  # one of this sandbox's orders (a new one each run)
             select(Order.external_id).join(OrderLine, OrderLine.order_id == Order.id)
             .join(Contract, Contract.order_line_id == OrderLine.id)
             .where(Order.connection_id == demo.connection_id, Contract.rounds_delivered >= 1,
-                   Order.status == "paid").order_by(Order.id))
+                   Order.status == "paid", Order.external_id.in_(list(sandbox.orders)))
+            .order_by(Order.id))
     if external_id is None:
         return False
     amount = 5000

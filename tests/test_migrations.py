@@ -101,3 +101,33 @@ def test_check_constraints_and_delete_rules_match_the_models(fresh_engine: Engin
              ((fk.get("options") or {}).get("ondelete") or "NO ACTION").upper())
             for fk in inspector.get_foreign_keys(table.name))
         assert found_keys == expected_keys, table.name
+
+
+def test_a_populated_database_keeps_every_row_through_a_table_copy(fresh_engine: Engine) -> None:
+    """On SQLite a migration that changes a table copies it: the boxes, orders and their
+    versions and lines (which cascade from them) survive being copied by 0008."""
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
+    from hub.models import BoxVersion, Contract, OrderLine, Tenant
+    from tests.services.settlement_world import add_order, build_world, kst
+
+    migrate.upgrade(fresh_engine)
+    with Session(fresh_engine) as session, session.begin():
+        tenant = Tenant(code="hanbit", name="한빛군")
+        session.add(tenant)
+        session.flush()
+        world = build_world(session, tenant.id)
+        add_order(session, world, "M1", world.mall, kst(2026, 10, 1), 104000)
+
+    def counts() -> list[int]:
+        with Session(fresh_engine) as session:
+            return [int(session.scalar(select(func.count()).select_from(model)) or 0)
+                    for model in (BoxVersion, OrderLine, Contract)]
+
+    assert counts() == [1, 1, 1]
+    migrate.downgrade(fresh_engine, "0007")
+    migrate.upgrade(fresh_engine)
+    assert counts() == [1, 1, 1]
+    with Session(fresh_engine) as session, session.begin():
+        session.scalars(select(Contract)).one().status = "paused"  # the new CHECK takes it
