@@ -16,10 +16,9 @@ from typing import Any
 from flask import Flask, current_app
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
-from sqlalchemy import select
 
 from hub.db import session_scope
-from hub.models import SettlementPeriod, Tenant
+from hub.models import Tenant
 from hub.services.ledger import BATCH, Poster, pending
 from hub.services.periods import period_row, valid_key
 from hub.services.statements import close_period
@@ -107,9 +106,3 @@ def queue_settlement(app: Flask, tenant_id: int, period: str, close: bool) -> st
             retry=Retry(max=3, interval=[10, 60, 300]))
     return job_id
 
-
-def closed_periods(tenant_id: int) -> list[str]:
-    with session_scope(current_app.extensions["gudok"].session_factory) as session:
-        return list(session.scalars(select(SettlementPeriod.key).where(
-            SettlementPeriod.tenant_id == tenant_id, SettlementPeriod.status == "closed")
-            .order_by(SettlementPeriod.key)))

@@ -120,11 +120,15 @@ class Poster:
                                   Voucher.posted_at.is_(None))
             .order_by(Voucher.id).limit(limit)))
         postings: list[tuple[Posting, dict[str, Any]]] = []
+        round_ids = sorted({voucher.round_id for voucher in vouchers})
+        rows = {row.round_id: row for row in (RoundRow(*found) for found in self.session.execute(
+            round_rows_query().where(Round.id.in_(round_ids))))} if round_ids else {}
+        units = {(round_id, item_id): int(count) for round_id, item_id, count in
+                 self.session.execute(select(Voucher.round_id, Voucher.item_id, func.count())
+                                      .where(Voucher.round_id.in_(round_ids))
+                                      .group_by(Voucher.round_id, Voucher.item_id))}
         for voucher in vouchers:
-            row = RoundRow(*self.session.execute(
-                round_rows_query().where(Round.id == voucher.round_id)).one())
-            units = int(self.session.scalar(select(func.count()).select_from(Voucher).where(
-                Voucher.round_id == voucher.round_id, Voucher.item_id == voucher.item_id)) or 1)
+            row = rows[voucher.round_id]
             if voucher.status == "redeemed":
                 share, when = BP, voucher.redeemed_at or utcnow()
             else:
@@ -135,8 +139,8 @@ class Poster:
                        "round_id": row.round_id, "voucher_id": voucher.id, "occurred_at": when,
                        "connection_id": row.connection_id, "box_id": row.box_id}
             postings.extend((p, sources) for p in voucher_postings(
-                terms, voucher.item_id, voucher.merchant_id, voucher.unit, units,
-                f"voucher:{voucher.id}", share))
+                terms, voucher.item_id, voucher.merchant_id, voucher.unit,
+                units[(voucher.round_id, voucher.item_id)], f"voucher:{voucher.id}", share))
             voucher.posted_at = utcnow()
         self.write(postings, [])
         return len(vouchers)

@@ -5,7 +5,7 @@ period is closed, in the first open period after it: a closed period never chang
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -51,6 +51,14 @@ def period_bounds(key: str) -> tuple[date, date]:
         raise ValueError(f"not a period: {key!r}")
     start = date.fromisocalendar(int(week.group(1)), int(week.group(2)), 1)
     return start, start + timedelta(days=7)
+
+
+def period_window(key: str, time_zone: str) -> tuple[datetime, datetime]:
+    """The instants (UTC) a period starts and ends at, midnight to midnight in the zone."""
+    first, after_last = period_bounds(key)
+    zone = ZoneInfo(time_zone)
+    return (datetime.combine(first, time(0), zone).astimezone(UTC),
+            datetime.combine(after_last, time(0), zone).astimezone(UTC))
 
 
 def next_key(key: str) -> str:

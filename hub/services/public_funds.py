@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub.models import Box, Connection, FundingEntry, Merchant, Order, Tenant
-from hub.services.periods import period_bounds
+from hub.services.periods import period_window
 
 KIND_LABELS = {"discount": "할인 지원", "coupon": "쿠폰", "shipping_subsidy": "배송비 지원",
                "clawback": "지원금 환수"}
@@ -24,10 +22,7 @@ def public_fund_report(session: Session, tenant: Tenant, month: str,
     """`month` is "2026-11"; entries count by when their event happened, in the tenant's
     time zone, whatever the tenant's settlement cycle. The municipality's by default (its
     subsidy claim); the operator's or the channels' the same way."""
-    zone = ZoneInfo(tenant.time_zone)
-    first, after = period_bounds(month)
-    start = datetime.combine(first, time(0), tzinfo=zone)
-    end = datetime.combine(after, time(0), tzinfo=zone)
+    start, end = period_window(month, tenant.time_zone)
     query = (select(FundingEntry.order_id, Order.number, Order.external_id, Connection.name,
                     FundingEntry.merchant_id, Merchant.name, FundingEntry.box_id, Box.code,
                     FundingEntry.kind, func.sum(FundingEntry.amount))

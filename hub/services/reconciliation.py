@@ -15,9 +15,8 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import datetime
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -26,7 +25,7 @@ from sqlalchemy.orm import Session
 from hub.db import utcnow
 from hub.models import ChannelReport, Connection, Order, ReconciliationRow, Tenant
 from hub.models.settlement import RECONCILIATION_STATUSES
-from hub.services.periods import period_bounds, valid_key
+from hub.services.periods import period_window, valid_key
 from hub.services.settlement_rules import fee_returned
 from hub.services.validation import RecordInvalid
 
@@ -113,14 +112,11 @@ def report_digest(lines: Iterable[ReportLine], period: str | None) -> str:
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
 
-def period_window(period: str, time_zone: str) -> tuple[datetime, datetime]:
-    """The UTC instants a period ("2026-11", "2026-W48") starts and ends in a time zone."""
+def checked_window(period: str, time_zone: str) -> tuple[datetime, datetime]:
+    """The UTC instants a report's period ("2026-11", "2026-W48") starts and ends at."""
     if not valid_key(period):
         raise RecordInvalid.at("period", "A month (2026-11) or an ISO week (2026-W48).")
-    first, after_last = period_bounds(period)
-    zone = ZoneInfo(time_zone)
-    return (datetime.combine(first, time(), zone).astimezone(UTC),
-            datetime.combine(after_last, time(), zone).astimezone(UTC))
+    return period_window(period, time_zone)
 
 
 def import_report(session: Session, connection: Connection,
@@ -137,7 +133,7 @@ def import_or_find_report(session: Session, connection: Connection,
     if source not in SOURCES:
         raise RecordInvalid.at("source", "pull or csv.")
     tenant = session.get_one(Tenant, connection.tenant_id)
-    window = period_window(period, tenant.time_zone) if period is not None else None
+    window = checked_window(period, tenant.time_zone) if period is not None else None
     lines = report_lines(rows)
     digest = report_digest(lines, period)
     found = _imported(session, connection, digest)

@@ -3,9 +3,7 @@ reconciliation as rows {order_id, amount (payout), fee}."""
 
 from __future__ import annotations
 
-from datetime import datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -13,7 +11,7 @@ from connectors import get_connector
 from connectors.base import SettlementPull
 from hub.errors import ConfigurationError
 from hub.models import Connection, Tenant
-from hub.services.periods import period_bounds
+from hub.services.periods import period_window
 from hub.webhooks.context import close_context, connection_context
 
 __all__ = ["MAX_CALLS", "pull_settlement_report", "report_rows"]
@@ -39,10 +37,7 @@ def pull_settlement_report(session: Session, connection_id: int, period: str) ->
         raise ConfigurationError(
             f"connector {connection.connector!r} has no settlement report to pull",
             fix="Upload the channel's settlement report as a file instead.")
-    zone = ZoneInfo(session.get_one(Tenant, connection.tenant_id).time_zone)
-    first, after_last = period_bounds(period)
-    start = datetime.combine(first, time(0), zone)
-    end = datetime.combine(after_last, time(0), zone)
+    start, end = period_window(period, session.get_one(Tenant, connection.tenant_id).time_zone)
     ctx = connection_context(connection)
     records: list[dict[str, Any]] = []
     try:

@@ -173,8 +173,9 @@ def _statement_font_bytes(text: str) -> bytes:
 # A4 portrait, millimetres. Columns of the line table: heading, width, alignment.
 _MARGIN = 12.0
 _ROW_H = 6.0
-_LINE_TABLE = (("발생일", 22.0, "L"), ("구분", 30.0, "L"), ("주문번호", 26.0, "L"),
-               ("채널", 24.0, "L"), ("내역", 56.0, "L"), ("금액", 28.0, "R"))
+# Column heading, width in whole millimetres, alignment.
+_LINE_TABLE = (("발생일", 22, "L"), ("구분", 30, "L"), ("주문번호", 26, "L"),
+               ("채널", 24, "L"), ("내역", 56, "L"), ("금액", 28, "R"))
 _INFO_LABELS = ("운영처", "판매자", "사업자등록번호", "정산 기간", "상태", "지급액", "다이제스트")
 _TOTALS_HEADING = "구분별 합계"
 _FIXED_TEXT = "".join((TITLE, _TOTALS_HEADING, *_INFO_LABELS, *KIND_LABELS.values(),
@@ -190,8 +191,9 @@ class _StatementPDF(FPDF):
         self.cell(0, 4, f"{self.footer_text}  ·  {self.page_no()} / {{nb}}", align="C")
 
 
-def _fit(pdf: FPDF, text: str, width: float) -> str:
-    room = width - 2 * pdf.c_margin
+def _fit(pdf: FPDF, text: str, width_mm: int) -> str:
+    """The text, cut with an ellipsis to fit a cell this many millimetres wide."""
+    room = width_mm - 2 * pdf.c_margin
     if pdf.get_string_width(text) <= room:
         return text
     while text and pdf.get_string_width(text + "…") > room:
@@ -232,7 +234,7 @@ def _info_block(pdf: FPDF, statement: Mapping[str, Any]) -> None:
         if not value:
             continue
         pdf.cell(32, 5.5, label)
-        pdf.cell(0, 5.5, _fit(pdf, value, pdf.epw - 32), new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 5.5, _fit(pdf, value, int(pdf.epw) - 32), new_x="LMARGIN", new_y="NEXT")
 
 
 def _totals_block(pdf: FPDF, statement: Mapping[str, Any]) -> None:

@@ -11,9 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,7 +30,7 @@ from hub.models import (
     Tenant,
 )
 from hub.services.ledger import Poster, entry_sums
-from hub.services.periods import next_key, period_row
+from hub.services.periods import next_key, period_row, period_window
 from hub.services.settlement_rules import Posting, fee_vat
 
 KIND_ORDER = ("sales", "merchant_discount", "operator_fee", "operator_fee_vat", "channel_fee",
@@ -40,9 +39,7 @@ KIND_ORDER = ("sales", "merchant_discount", "operator_fee", "operator_fee_vat", 
 
 def _period_end(tenant: Tenant, period: SettlementPeriod) -> datetime:
     """The last moment of the period, as posted closing entries carry it."""
-    zone = ZoneInfo(tenant.time_zone)
-    end = datetime.combine(period.ends_before, time(0), tzinfo=zone)
-    return end.astimezone(ZoneInfo("UTC")) - timedelta(seconds=1)
+    return period_window(period.key, tenant.time_zone)[1] - timedelta(seconds=1)
 
 
 def statement_lines(session: Session, tenant_id: int, period: str,
@@ -134,13 +131,6 @@ def draft_statement(session: Session, tenant: Tenant, merchant: Merchant,
             "totals": figures["totals"], "lines": lines}
 
 
-def merchants_in(session: Session, tenant_id: int, period: str) -> list[Merchant]:
-    ids = session.scalars(select(LedgerEntry.merchant_id).where(
-        LedgerEntry.tenant_id == tenant_id, LedgerEntry.period == period).distinct())
-    return list(session.scalars(select(Merchant).where(Merchant.id.in_(list(ids)))
-                                .order_by(Merchant.id)))
-
-
 def statements_for(session: Session, tenant: Tenant, period: SettlementPeriod,
                    merchant_id: int | None = None) -> list[dict[str, Any]]:
     """The period's statements, frozen ones as frozen, else drafts."""
@@ -172,30 +162,27 @@ def close_period(session: Session, tenant: Tenant, key: str) -> SettlementPeriod
     following = next_key(key)
     period_row(session, tenant, following)
     end = _period_end(tenant, period)
-    for merchant_id, sums in sorted(entry_sums(session, tenant.id, key).items()):
-        merchant = session.get_one(Merchant, merchant_id)
+    for merchant_id, figures in all_totals(session, tenant, period).items():
         closing = []
-        vat = fee_vat(sums.get("operator_fee", 0), tenant.fee_vat_bp)
-        if vat:
-            closing.append((Posting(f"vat:{key}:{merchant.id}", merchant.id,
-                                    "operator_fee_vat", vat), key))
-        balance = sum(sums.values()) + vat
-        if balance and balance < tenant.min_payout:
-            closing.append((Posting(f"carry:{key}:{merchant.id}:out", merchant.id,
-                                    "carry_forward", -balance), key))
-            closing.append((Posting(f"carry:{key}:{merchant.id}:in", merchant.id,
-                                    "carry_forward", balance), following))
+        if figures["pending_vat"]:
+            closing.append((Posting(f"vat:{key}:{merchant_id}", merchant_id,
+                                    "operator_fee_vat", figures["pending_vat"]), key))
+        carried = figures["carried_forward"]  # under the minimum payout, or negative
+        if carried:
+            closing.append((Posting(f"carry:{key}:{merchant_id}:out", merchant_id,
+                                    "carry_forward", -carried), key))
+            closing.append((Posting(f"carry:{key}:{merchant_id}:in", merchant_id,
+                                    "carry_forward", carried), following))
         poster.write(((posting, {"period": where, "occurred_at": end})
                       for posting, where in closing), [])
     session.flush()
     digests = []
-    for merchant in merchants_in(session, tenant.id, key):
-        body = draft_statement(session, tenant, merchant, period)
+    for body in statements_for(session, tenant, period):  # still open: drafts, frozen now
         body["status"] = "closed"
         body["digest"] = digest_of(body["lines"], body["totals"])
-        digests.append(f"{merchant.id}:{body['digest']}")
+        digests.append(f"{body['merchant_id']}:{body['digest']}")
         session.add(Statement(tenant_id=tenant.id, period_id=period.id,
-                              merchant_id=merchant.id, payable=body["payable"],
+                              merchant_id=body["merchant_id"], payable=body["payable"],
                               digest=body["digest"], body=body))
     period.status = "closed"
     period.closed_at = utcnow()
