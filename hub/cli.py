@@ -285,6 +285,7 @@ def main() -> None:
         os.environ.setdefault("GUDOK_ENVIRONMENT", "demo")
         # The demo's sandbox mall listens on loopback, and answers as fast as it is asked.
         os.environ.setdefault("GUDOK_OUTBOUND_ALLOW_HOSTS", "127.0.0.1,::1,localhost")
+        os.environ.setdefault("GUDOK_OUTBOUND_ALLOW_ONLY", "true")  # and nowhere else
         os.environ.setdefault("GUDOK_HTTP_RATE_LIMIT_PER_SECOND", "500")
         os.environ.setdefault("GUDOK_HTTP_RATE_LIMIT_BURST", "500")
         os.environ.setdefault("GUDOK_LOG_LEVEL", "WARNING")

@@ -28,6 +28,8 @@ SECONDS_KEYS = ("http_connect_timeout_seconds", "http_timeout_seconds",
                 "http_max_rate_limit_wait_seconds", "http_rate_limit_per_second",
                 "http_breaker_cooldown_seconds")
 LIST_KEYS = ("secret_keys", "outbound_allow_hosts")
+BOOL_KEYS = ("outbound_allow_only",)
+_TRUE, _FALSE = frozenset({"true", "1", "yes", "on"}), frozenset({"false", "0", "no", "off"})
 _HOST_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.?)+$", re.I)
 
 
@@ -56,6 +58,7 @@ class Settings:
     workers: int = 2
     var_dir: str = "var"
     outbound_allow_hosts: tuple[str, ...] = ()
+    outbound_allow_only: bool = False
     http_connect_timeout_seconds: float = 5.0
     http_timeout_seconds: float = 30.0
     http_max_response_bytes: int = 5242880
@@ -109,6 +112,10 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
 def _from_env(key: str, raw: str) -> Any:
     if key in LIST_KEYS:
         return [part.strip() for part in raw.split(",") if part.strip()]
+    if key in BOOL_KEYS:
+        if raw.strip().lower() not in _TRUE | _FALSE:
+            raise SettingsError(key, f"expected true or false, got {raw!r}")
+        return raw.strip().lower() in _TRUE
     if key in INT_KEYS:
         try:
             return int(raw)
@@ -164,6 +171,9 @@ def _validated(values: dict[str, Any], extra: dict[str, Any]) -> Settings:
         _positive_int(values, key)
     for key in SECONDS_KEYS:
         _positive_number(values, key)
+    for key in BOOL_KEYS:
+        if not isinstance(values[key], bool):
+            raise SettingsError(key, f"expected true or false, got {values[key]!r}")
     if values["page_size_default"] > values["page_size_max"]:
         raise SettingsError("page_size_default", "must not exceed page_size_max")
 
@@ -220,6 +230,7 @@ def _validated(values: dict[str, Any], extra: dict[str, Any]) -> Settings:
         workers=values["workers"],
         var_dir=str(values.get("var_dir") or "var"),
         outbound_allow_hosts=_allow_hosts(values.get("outbound_allow_hosts") or []),
+        outbound_allow_only=values["outbound_allow_only"],
         http_connect_timeout_seconds=float(values["http_connect_timeout_seconds"]),
         http_timeout_seconds=float(values["http_timeout_seconds"]),
         http_max_response_bytes=values["http_max_response_bytes"],

@@ -5,7 +5,9 @@ the run with its name rather than skipping tests."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -29,6 +31,48 @@ POSTGRES_URL = os.environ.get("GUDOK_TEST_POSTGRES_URL",
 REDIS_URL = os.environ.get("GUDOK_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 TEST_KEY = Fernet.generate_key().decode()
 BACKENDS = ("sqlite", "postgresql")
+LOOKUPS_REFUSED: list[str] = []  # host names a test tried to look up (the guard below)
+_REAL_GETADDRINFO = socket.getaddrinfo
+
+
+def _loopback_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+    """The suite looks up no name but loopback: a DNS query is traffic off this machine."""
+    name = host.decode() if isinstance(host, bytes) else host
+    if name is not None and name.lower().rstrip(".") != "localhost" \
+            and not _is_address(str(name)):
+        LOOKUPS_REFUSED.append(str(name))
+        raise socket.gaierror(socket.EAI_NONAME, f"test guard: {name} not looked up")
+    return _REAL_GETADDRINFO(host, *args, **kwargs)
+
+
+def _is_address(name: str) -> bool:
+    """An IP address in any form the resolver reads without asking DNS (e.g. 2130706433)."""
+    try:
+        ipaddress.ip_address(name.split("%", 1)[0])
+        return True
+    except ValueError:
+        pass
+    try:
+        socket.inet_aton(name)
+        return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_lookups_off_loopback() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket, "getaddrinfo", _loopback_getaddrinfo)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def looked_up_nothing_off_loopback(no_lookups_off_loopback: None) -> Iterator[None]:
+    """Fails the test that tried to look up a name off loopback (the hub's own checks should
+    have refused it first; tests that fake a resolver never reach the system's)."""
+    LOOKUPS_REFUSED.clear()
+    yield
+    assert not LOOKUPS_REFUSED, f"looked up names off loopback: {sorted(set(LOOKUPS_REFUSED))}"
 
 
 def _create_postgres_database() -> tuple[str, Any]:
@@ -64,7 +108,7 @@ def database_url(request: pytest.FixtureRequest,
 
 def app_config(database_url: str, **extra: Any) -> dict[str, Any]:
     return {"environment": "test", "database_url": database_url, "secret_keys": [TEST_KEY],
-            "log_level": "WARNING", **extra}
+            "log_level": "WARNING", "outbound_allow_only": True, **extra}
 
 
 @pytest.fixture(scope="session")

@@ -46,7 +46,7 @@ class Hub:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GUDOK_")}
         env.update(GUDOK_DATABASE_URL=self.database_url, GUDOK_ENVIRONMENT="test",
                    GUDOK_SECRET_KEYS=keys or self.keys, GUDOK_LOG_LEVEL="WARNING",
-                   GUDOK_VAR_DIR=str(self.directory / "var"))
+                   GUDOK_VAR_DIR=str(self.directory / "var"), GUDOK_OUTBOUND_ALLOW_ONLY="true")
         return subprocess.run([str(GUDOK), *args], cwd=self.directory, env=env, text=True,
                               capture_output=True, timeout=180, check=False)
 

@@ -84,6 +84,7 @@ class HttpClient:
     and capped; every other outcome is raised as a hub.errors failure."""
 
     def __init__(self, connection_id: int | str, *, allow_hosts: Iterable[str] = (),
+                 allow_only: bool = False,
                  connect_timeout: float = 5.0, read_timeout: float = 30.0,
                  max_response_bytes: int = 5 * MiB, max_attempts: int = 4,
                  backoff_base: float = 0.5, backoff_cap: float = 30.0,
@@ -101,7 +102,7 @@ class HttpClient:
             raise ValueError("timeouts, rate, size cap, attempts, burst and breaker "
                              "threshold must be positive")
         self.connection_id = str(connection_id)
-        self.allow = AllowList(allow_hosts)
+        self.allow = AllowList(allow_hosts, only=allow_only)
         self.timeout = (connect_timeout, read_timeout)
         self.max_response_bytes = max_response_bytes
         self.max_attempts = max_attempts
@@ -350,6 +351,7 @@ def client_for(settings: Settings, connection_id: int | str, redis: Redis | None
     keyword (e.g. its platform's rate limit or rate-limit header)."""
     options: dict[str, Any] = {
         "allow_hosts": settings.outbound_allow_hosts,
+        "allow_only": settings.outbound_allow_only,
         "connect_timeout": settings.http_connect_timeout_seconds,
         "read_timeout": settings.http_timeout_seconds,
         "max_response_bytes": settings.http_max_response_bytes,

@@ -31,9 +31,12 @@ def resolve_host(host: str, port: int) -> list[str]:
 
 
 class AllowList:
-    """Hosts, IP addresses and networks an operator admits although they are not public."""
+    """Hosts, IP addresses and networks an operator admits although they are not public.
+    With `only`, nothing else is admitted, public or not, and a host name off the list is
+    refused before it is looked up: a closed installation sends not even a DNS query."""
 
-    def __init__(self, entries: Iterable[str]) -> None:
+    def __init__(self, entries: Iterable[str], *, only: bool = False) -> None:
+        self.only = only
         self.names: set[str] = set()
         self.networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
         for entry in entries:
@@ -113,13 +116,17 @@ def check_url(url: str, allow: AllowList, resolve: Resolver, *, redirect: bool =
         literal: IPAddress | None = ipaddress.ip_address(host)
     except ValueError:
         literal = None
+    if allow.only and literal is None and not allow.admits_host(host):
+        raise RefusedAddress(f"{via}{host} is refused: not in outbound_allow_hosts, and "
+                             "outbound_allow_only admits nothing else")
     addresses = [host] if literal is not None else list(resolve(host, port))
     if not addresses:
         raise socket.gaierror(f"{host} resolved to no address")
     if not allow.admits_host(host):
         for text in addresses:
             address = ipaddress.ip_address(text.split("%", 1)[0])
-            reason = None if allow.admits_address(address) else forbidden_reason(address)
+            reason = None if allow.admits_address(address) else (
+                "not allowed" if allow.only else forbidden_reason(address))
             if reason:
                 shown = host if literal is not None else f"{host} ({text})"
                 raise RefusedAddress(f"{via}{shown} is refused: {reason} address, not in "

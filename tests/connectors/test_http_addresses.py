@@ -84,6 +84,23 @@ def test_a_name_is_refused_when_any_of_its_addresses_is_private(
     assert connects == []
 
 
+@pytest.mark.parametrize("url", ["https://mall.example.kr/graphql/", "http://93.184.216.34/",
+                                 "http://127.0.0.2:{port}/json"])
+def test_allow_only_refuses_what_is_off_the_list_before_looking_it_up(
+        url: str, monkeypatch: pytest.MonkeyPatch, server: tuple[int, list[dict[str, Any]]],
+        connects: list[tuple[str, int]]) -> None:
+    port, seen = server
+    asked = fake_dns(monkeypatch, {"mall.example.kr": ["93.184.216.34"]})
+    with pytest.raises(ConfigurationError) as raised:
+        client(["127.0.0.1", "localhost"], allow_only=True).request("GET", url.format(port=port))
+    assert raised.value.fix == FIX_ADDRESS and "refused" in raised.value.message
+    assert asked == [] and connects == [] and seen == []
+    # What is on the list is still called.
+    with client(["127.0.0.1", "localhost"], allow_only=True) as http:
+        assert http.request("GET", f"http://localhost:{port}/json").status_code == 200
+    assert connects == [("127.0.0.1", port)]
+
+
 @pytest.mark.parametrize("url", ["ftp://127.0.0.1/", "file:///etc/passwd", "gopher://x/"])
 def test_only_http_and_https_are_called(url: str, connects: list[tuple[str, int]]) -> None:
     with pytest.raises(ConfigurationError, match="only http and https"):

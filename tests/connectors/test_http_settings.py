@@ -11,7 +11,7 @@ from hub.settings import SettingsError, load_settings
 
 def test_the_defaults_are_safe() -> None:
     settings = load_settings(environ={"GUDOK_ENVIRONMENT": "test"})
-    assert settings.outbound_allow_hosts == ()
+    assert settings.outbound_allow_hosts == () and settings.outbound_allow_only is False
     assert (settings.http_connect_timeout_seconds, settings.http_timeout_seconds) == (5.0, 30.0)
     assert settings.http_max_response_bytes == 5 * 1024 * 1024
     assert settings.http_max_attempts == 4
@@ -26,7 +26,9 @@ def test_environment_variables_set_them() -> None:
         "GUDOK_OUTBOUND_ALLOW_HOSTS": " 127.0.0.1, ::1,localhost ,10.20.0.0/16,",
         "GUDOK_HTTP_TIMEOUT_SECONDS": "12.5", "GUDOK_HTTP_MAX_ATTEMPTS": "2",
         "GUDOK_HTTP_RATE_LIMIT_PER_SECOND": "0.5", "GUDOK_HTTP_MAX_RESPONSE_BYTES": "1024",
+        "GUDOK_OUTBOUND_ALLOW_ONLY": " Yes",
     })
+    assert settings.outbound_allow_only is True
     assert settings.outbound_allow_hosts == ("127.0.0.1", "::1", "localhost", "10.20.0.0/16")
     assert settings.http_timeout_seconds == 12.5
     assert settings.http_max_attempts == 2
@@ -43,6 +45,7 @@ def test_environment_variables_set_them() -> None:
     ("GUDOK_HTTP_CONNECT_TIMEOUT_SECONDS", "inf", "expected a positive number"),
     ("GUDOK_HTTP_MAX_ATTEMPTS", "0", "expected a positive whole number"),
     ("GUDOK_HTTP_RATE_LIMIT_BURST", "1.5", "expected a whole number"),
+    ("GUDOK_OUTBOUND_ALLOW_ONLY", "mostly", "expected true or false, got 'mostly'"),
 ])
 def test_a_wrong_transport_setting_is_named(variable: str, value: str, problem: str) -> None:
     with pytest.raises(SettingsError) as raised:
@@ -57,7 +60,11 @@ def test_client_for_takes_the_settings_and_a_connectors_overrides() -> None:
                       rate_limit_headers=["X-RateLimit-Reset", "Retry-After-Ms"])
     assert http.connection_id == "42"
     assert http.allow.admits_host("127.0.0.1") is False  # an address, admitted as such
-    assert http.allow.networks and http.max_attempts == 3
+    assert http.allow.networks and http.max_attempts == 3 and http.allow.only is False
+    closed = load_settings({"outbound_allow_only": True}, environ={"GUDOK_ENVIRONMENT": "test"})
+    assert client_for(closed, 42).allow.only is True
+    with pytest.raises(SettingsError, match="GUDOK_OUTBOUND_ALLOW_ONLY: expected true or false"):
+        load_settings({"outbound_allow_only": "yes"}, environ={"GUDOK_ENVIRONMENT": "test"})
     assert (http.timeout, http.max_response_bytes) == ((5.0, 30.0), 2048)
     assert http.rate_limit_headers == ("X-RateLimit-Reset", "Retry-After-Ms")
     assert http.breaker_state().state == "closed"

@@ -77,7 +77,7 @@ def worker_env(database_url: str, redis_url: str, secret_key: str,
     env.update(GUDOK_DATABASE_URL=database_url, GUDOK_REDIS_URL=redis_url,
                GUDOK_ENVIRONMENT="test", GUDOK_SECRET_KEYS=secret_key,
                GUDOK_LOG_LEVEL="WARNING", GUDOK_VAR_DIR=str(var_dir),
-               PYTHONPATH=str(ROOT))
+               GUDOK_OUTBOUND_ALLOW_ONLY="true", PYTHONPATH=str(ROOT))
     return env
 
 
