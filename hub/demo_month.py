@@ -55,6 +55,7 @@ from hub.services.vouchers import redeem
 from jobs.settlement import settle
 
 CARRIER = "우체국택배"
+DEMO_REASON = "고객 요청: 이사"  # the customer is moving away
 COURIER_COST, SHIPPING_SUBSIDY = 4000, 1500  # won a box; the municipality pays the subsidy
 PLATFORM_FEE_BP = 1100  # what the sandbox platforms keep
 
@@ -220,7 +221,7 @@ def _cancel_early(app: Flask, tenant_id: int, day: date, zone: ZoneInfo,
         if contract is None:
             return
         session.get_one(Plan, contract.plan_id).clawback = "term_discounts"
-        cancel_contract(session, contract, day, now=_at(day, 20, zone))
+        cancel_contract(session, contract, day, now=_at(day, 20, zone), reason=DEMO_REASON)
         result.cancelled_contract = contract.id
 
 
@@ -308,7 +309,7 @@ def describe_month(result: MonthDemo, top: int = 2) -> list[str]:
     lines.append(f"  vouchers issued {result.vouchers_issued}; redeemed: "
                  f"{result.voucher_redeemed or 'none'}")
     if result.cancelled_contract is not None:
-        lines.append(f"  contract {result.cancelled_contract} cancelled early: "
+        lines.append(f"  contract {result.cancelled_contract} cancelled early ({DEMO_REASON}): "
                      f"{result.cancel_refund:,} KRW refunded for undelivered prepaid rounds, "
                      f"{result.clawback:,} KRW of term discounts clawed back")
     if result.refund is not None:

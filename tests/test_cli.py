@@ -300,7 +300,8 @@ def test_demo_runs_a_month_of_money(demo: tuple[Hub, list[str]]) -> None:
     key, _dates, delivered, pushed = month.group(1), *(int(n) for n in month.groups()[1:])
     assert delivered > 0 and pushed == delivered, first
     assert re.search(r"redeemed: GV-[0-9A-Z]{12}", first), first
-    assert re.search(r"cancelled early: [\d,]+ KRW refunded for undelivered prepaid rounds", first)
+    assert re.search(r"cancelled early \(고객 요청: 이사\): [\d,]+ KRW refunded for "
+                     r"undelivered prepaid rounds", first)
     assert "partly refunded (5,000 KRW)" in first and "lands in the next open period" in first
     assert re.search(rf"period {key} closed, statements frozen \(digest [0-9a-f]{{12}}\)", first)
     assert "amount_mismatch 1" in first and "missing_in_hub 0" in first, first

@@ -3,7 +3,6 @@ rounds. Each change answers the contract with its upcoming rounds and leaves an 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
@@ -40,7 +39,6 @@ def _contract_visible() -> None:
     contract_id = (request.view_args or {}).get("contract_id")
     if contract_id is not None:
         visible(db().get(Contract, contract_id))
-log = logging.getLogger("gudok.api.contracts")
 
 
 def contract_with_rounds(contract: Contract) -> dict[str, Any]:
@@ -114,10 +112,10 @@ class Cancel(MethodView):
     @blp.arguments(CancelRequestSchema)
     @blp.response(200, ContractRoundsSchema)
     def post(self, data: dict[str, Any], contract_id: int) -> Any:
-        """Cancel from today: rounds before their cut-off are cancelled."""
-        if data.get("reason"):
-            log.info("contract %s cancelled: %s", contract_id, data["reason"])
-        return _change(contract_id, "cancel", lifecycle.cancel_contract)
+        """Cancel from today: rounds before their cut-off are cancelled. The reason, when
+        given, is kept on the contract as `cancel_reason`."""
+        return _change(contract_id, "cancel", lifecycle.cancel_contract,
+                       reason=data.get("reason"))
 
 
 @blp.route("/<int:contract_id>/renew")

@@ -147,6 +147,8 @@ class Contract(IdMixin, TenantMixin, TimestampMixin, Base):
     # Terms started after the first.
     renewals: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     cancelled_on: Mapped[date | None] = mapped_column(Date)
+    # Why: the operator's or the channel's words, or what the order's channel did.
+    cancel_reason: Mapped[str | None] = mapped_column(String(500))
 
     order: Mapped[Order] = relationship()
     order_line: Mapped[OrderLine] = relationship(back_populates="contract")

@@ -72,5 +72,8 @@ class ContractSchema(Schema):
     rounds_delivered = fields.Integer()
     next_round_on = fields.Date(allow_none=True)
     status = fields.String(metadata={"enum": list(CONTRACT_STATUSES)})
+    cancel_reason = fields.String(allow_none=True, metadata={
+        "description": "why it was cancelled: the operator's or the channel's words, or what "
+                       "happened to its order on the channel"})
     created_at = fields.DateTime()
     updated_at = fields.DateTime()

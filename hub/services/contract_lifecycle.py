@@ -120,11 +120,12 @@ def change_cadence(session: Session, contract: Contract, today: date, *, cadence
 
 
 def cancel_contract(session: Session, contract: Contract, today: date, *,
-                    now: datetime | None = None) -> Contract:
+                    now: datetime | None = None, reason: str | None = None) -> Contract:
     """Cancel from today: rounds before cut-off are cancelled, those past it still go."""
     contract = _locked(session, contract, "cancel", ("active", "paused"))
     contract.status = "cancelled"
     contract.cancelled_on = today
+    contract.cancel_reason = reason
     session.execute(update(Round).where(*_changeable(contract.id, now or utcnow()))
                     .values(status="cancelled")
                     .execution_options(synchronize_session="fetch"))

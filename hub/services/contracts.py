@@ -20,6 +20,9 @@ from hub.services.order_lookups import OrderLookups
 from hub.services.order_state import ContractRecord, OrderRecord
 
 PAID_RANK = 1  # ORDER_STATUSES.index("paid")
+ORDER_REASONS = {"cancelled": "the order was cancelled on its channel",
+                 "refunded": "the order was refunded in full on its channel",
+                 "line": "its order line was cancelled or refunded on its channel"}
 _CADENCE_DAYS = {"weekly": 7, "biweekly": 14}
 
 
@@ -37,6 +40,23 @@ def fully_withdrawn(order: OrderRecord) -> bool:
     """Cancelled, or refunded in full: nothing of it is delivered any more."""
     return order.status == "cancelled" or (order.status == "refunded"
                                            and order.refunded >= order.total)
+
+
+def _follow_order(lookups: OrderLookups, contract: ContractRecord, withdrawn: bool,
+                  reason: str) -> bool:
+    """Cancel the contract with its order (or line), and its rounds not yet shipped; bring
+    back one its order cancelled when the order says it is live again (its cancelled rounds
+    stay cancelled). A contract an operator or the channel cancelled through the lifecycle
+    (it has `cancelled_on`) stays cancelled, and a paused one stays paused: a partial refund
+    after a cancellation is not a new start. True if it changed."""
+    if withdrawn and contract.status in ("active", "paused"):
+        contract.status, contract.cancel_reason = "cancelled", reason
+        lookups.withdraw(contract)
+        return True
+    if not withdrawn and contract.status == "cancelled" and contract.cancelled_on is None:
+        contract.status, contract.cancel_reason = "active", None
+        return True
+    return False
 
 
 def settle_contracts(lookups: OrderLookups, order: OrderRecord) -> bool:
@@ -62,10 +82,9 @@ def settle_contracts(lookups: OrderLookups, order: OrderRecord) -> bool:
             line.contract = contract
             lookups.touch(line.box_version_id)
             changed = True
-        wanted = "cancelled" if withdrawn or \
-            line.cancelled_quantity + line.refunded_quantity >= line.quantity else "active"
-        if contract.status != "ended" and contract.status != wanted:
-            contract.status = wanted
+        line_withdrawn = line.cancelled_quantity + line.refunded_quantity >= line.quantity
+        if _follow_order(lookups, contract, withdrawn or line_withdrawn,
+                         ORDER_REASONS.get(order.status if withdrawn else "line", "")):
             lookups.touch(line.box_version_id)
             changed = True
         if contract.status == "active" and contract.rounds_delivered == 0:

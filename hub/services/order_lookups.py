@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from hub.db import utcnow
@@ -96,6 +96,7 @@ class OrderLookups:
         self.components: dict[int, dict[int, int]] = {}
         self.items: dict[str, int | None] = {}
         self.coupons: dict[str, Coupon | None] = {}
+        self.withdrawn: list[ContractRecord] = []  # cancelled with their order since the write
 
     # -- preloading -------------------------------------------------------------------------
 
@@ -303,9 +304,22 @@ class OrderLookups:
         if version_id is not None:
             self.touched_versions.add(version_id)
 
+    def withdraw(self, contract: ContractRecord) -> None:
+        """The contract was cancelled with its order: its rounds not shipped go too."""
+        self.withdrawn.append(contract)
+
     def write(self) -> None:
-        """Store every order read or made since the last write that changed."""
+        """Store every order read or made since the last write that changed; cancel the
+        rounds not yet shipped of the contracts cancelled with their order (the customer has
+        their money back, so none of them may be packed, shipped or paid to a merchant)."""
         order_state.write(self.session, (o for o in self.orders.values() if o is not None))
+        ids = sorted({c.id for c in self.withdrawn if c.id is not None})
+        self.withdrawn.clear()
+        if ids:
+            self.session.execute(update(Round).where(Round.contract_id.in_(ids),
+                                                     Round.status == "scheduled")
+                                 .values(status="cancelled")
+                                 .execution_options(synchronize_session=False))
 
     def finish(self) -> None:
         """Write the catalog changes of every box whose availability the batch moved."""

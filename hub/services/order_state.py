@@ -92,6 +92,8 @@ class ContractRecord(Record):
     rounds_delivered: int = 0
     next_round_on: date | None = None
     status: str = "active"
+    cancelled_on: date | None = None  # set by the lifecycle only: the order path never does
+    cancel_reason: str | None = None
 
 
 @dataclass(eq=False)

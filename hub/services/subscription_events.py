@@ -45,7 +45,8 @@ def apply_subscription_change(session: Session, connection: Connection,
         elif action == "resume":
             lifecycle.resume_contract(session, contract, today, now=occurred)
         elif action == "cancel":
-            lifecycle.cancel_contract(session, contract, today, now=occurred)
+            lifecycle.cancel_contract(session, contract, today, now=occurred,
+                                      reason=_reason(data.get("reason"), connection))
         elif action == "cadence":
             cadence = str(data.get("cadence"))
             if cadence not in CADENCES:
@@ -66,6 +67,12 @@ def apply_subscription_change(session: Session, connection: Connection,
         raise RecordError(f"subscription {action}: {error.errors}") from None
     session.flush()
     return "updated"
+
+
+def _reason(given: Any, connection: Connection) -> str:
+    """The channel's reason as it gave it (cut to the column), else which channel it was."""
+    text = given.strip() if isinstance(given, str) else ""
+    return text[:500] if text else f"cancelled on {connection.name}"
 
 
 def _contract(session: Session, connection: Connection, order_id: str,

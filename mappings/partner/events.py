@@ -68,7 +68,7 @@ def canonical_events(envelope: Any) -> list[dict[str, Any]]:
         event["data"] = {"action": SUBSCRIPTION_ACTIONS[str(envelope.get("type"))],
                          "line_id": data.get("line_id"),
                          "scheduled_on": data.get("scheduled_on"),
-                         "cadence": data.get("cadence")}
+                         "cadence": data.get("cadence"), "reason": data.get("reason")}
     elif kind == "product.upserted":
         event["external_id"] = data.get("listing_id")
         event["data"] = {"box_code": data.get("box_code"), "url": data.get("url"),

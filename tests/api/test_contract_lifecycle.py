@@ -138,6 +138,7 @@ def test_cancel_cancels_rounds_before_cut_off_and_nothing_more_can_change(app, o
     assert cancelled.status_code == 200, cancelled.get_json()
     body = cancelled.get_json()
     assert (body["status"], body["cancelled_on"]) == ("cancelled", sub["today"].isoformat())
+    assert body["cancel_reason"] == "이사"
     assert [r["number"] for r in body["upcoming_rounds"]] == [1]  # past cut-off: still goes
     assert [r["status"] for r in operator.get(f"{sub['url']}/rounds").get_json()] == [
         "scheduled", "cancelled", "cancelled", "cancelled"]

@@ -52,10 +52,11 @@ def test_pause_resume_skip_and_cancel_from_the_platform(app, partner):  # noqa: 
         skipped = session.scalars(select(Round).where(Round.status == "skipped")).all()
         assert [r.scheduled_on for r in skipped] == [day]
         assert contract_of(session).cadence == "monthly"
-    add_rows(app, partner["id"], [change("cancelled", "S-1", now)])
+    add_rows(app, partner["id"], [change("cancelled", "S-1", now, reason=" 배송지 변경 ")])
     drain(app, partner["id"], max_attempts=1)
     with session_scope(factory) as session:
-        assert contract_of(session).status == "cancelled"
+        assert (contract_of(session).status, contract_of(session).cancel_reason) == (
+            "cancelled", "배송지 변경")
         assert not session.scalars(select(InboxEntry).where(
             InboxEntry.status == "dead")).all()
 
@@ -70,7 +71,8 @@ def test_a_change_the_contract_cannot_take_is_kept_dead_with_its_reason(app, par
                                   change("paused", "NO-SUCH-ORDER", now)])
     drain(app, partner["id"], max_attempts=1)
     with session_scope(app.extensions["gudok"].session_factory) as session:
-        assert contract_of(session).status == "cancelled"
+        contract = contract_of(session)
+        assert (contract.status, contract.cancel_reason) == ("cancelled", "cancelled on 다온 구독")
         dead = session.scalars(select(InboxEntry).where(InboxEntry.status == "dead")
                                .order_by(InboxEntry.id)).all()
         reasons = [row.last_error or "" for row in dead]

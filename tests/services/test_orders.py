@@ -22,14 +22,18 @@ from hub.models import (
     Binding,
     Box,
     Connection,
+    Contract,
     Customer,
     Order,
+    Round,
     StockLevel,
     StockLocation,
     StockMovement,
 )
 from hub.services.availability import box_availability
+from hub.services.contract_lifecycle import cancel_contract, pause_contract
 from hub.services.orders import apply_event, held_quantities
+from hub.services.rounds import schedule_rounds
 from tests.api.test_partner_feed import offer
 from tests.factories import create_catalog
 
@@ -313,3 +317,76 @@ def test_open_subscriptions_take_slots_of_the_boxs_capacity(app, world, operator
     assert availability(app, box_id, exclude=partner) == 3
     apply(app, partner, order_event("order.cancelled", "cancelled", 5))
     assert availability(app, box_id) == 3
+
+
+def test_a_contract_cancelled_by_the_operator_stays_cancelled_when_its_order_changes(
+        app, world):
+    """The channel's refund of the cancelled rounds (a partial refund) must not bring back a
+    contract an operator or the platform cancelled."""
+    partner, sku = world["partner"], world["items"][0]["sku"]
+    assert apply(app, partner, order_event("order.upserted", "paid", 1)) == ["created"]
+    factory = app.extensions["gudok"].session_factory
+    with session_scope(factory) as session:
+        contract = session.scalars(select(Contract)).one()
+        cancel_contract(session, contract, date(2026, 12, 1), now=T0 + timedelta(minutes=2),
+                        reason="이사 (moving away)")
+    claim = {"key": "R-9", "lines": [{"external_line_id": "1", "sku": sku, "quantity": 1}]}
+    assert apply(app, partner, order_event("order.refunded", "refunded", 3, refunded=10000,
+                                           claim=claim)) == ["updated"]
+    with session_scope(factory) as session:
+        contract = session.scalars(select(Contract)).one()
+        assert (contract.status, contract.cancel_reason) == ("cancelled", "이사 (moving away)")
+        assert contract.cancelled_on == date(2026, 12, 1)
+
+
+def test_a_contract_cancelled_by_its_order_says_so(app, world):
+    partner = world["partner"]
+    apply(app, partner, order_event("order.upserted", "paid", 1),
+          order_event("order.cancelled", "cancelled", 2))
+    with session_scope(app.extensions["gudok"].session_factory) as session:
+        contract = session.scalars(select(Contract)).one()
+        assert contract.status == "cancelled"
+        assert contract.cancel_reason == "the order was cancelled on its channel"
+
+
+def test_a_paused_contract_stays_paused_when_its_order_is_partly_refunded(app, world):
+    partner, sku = world["partner"], world["items"][0]["sku"]
+    apply(app, partner, order_event("order.upserted", "paid", 1))
+    factory = app.extensions["gudok"].session_factory
+    with session_scope(factory) as session:
+        pause_contract(session, session.scalars(select(Contract)).one(), date(2026, 12, 1),
+                       now=T0 + timedelta(minutes=2))
+    claim = {"key": "R-7", "lines": [{"external_line_id": "1", "sku": sku, "quantity": 1}]}
+    apply(app, partner, order_event("order.refunded", "refunded", 3, refunded=10000,
+                                    claim=claim))
+    with session_scope(factory) as session:
+        assert session.scalars(select(Contract.status)).one() == "paused"
+    # Refunded in full, it is cancelled with its order, paused or not.
+    apply(app, partner, order_event("order.refunded", "refunded", 4, refunded=90000))
+    with session_scope(factory) as session:
+        contract = session.scalars(select(Contract)).one()
+        assert (contract.status, contract.cancel_reason) == (
+            "cancelled", "the order was refunded in full on its channel")
+
+
+def test_an_order_cancelled_on_its_channel_cancels_its_rounds_not_yet_shipped(app, world):
+    """Its rounds must not be picked, shipped or paid to a merchant: the customer has their
+    money back. A round already shipped stays shipped (the refund claim settles it)."""
+    partner = world["partner"]
+    apply(app, partner, order_event("order.upserted", "paid", 1))
+    factory = app.extensions["gudok"].session_factory
+    with session_scope(factory) as session:
+        contract = session.scalars(select(Contract)).one()
+        schedule_rounds(session, contract.tenant_id, date(2026, 11, 30), 100)
+        first = session.scalars(select(Round).order_by(Round.number)).first()
+        assert first is not None
+        first.status = "shipped"
+    apply(app, partner, order_event("order.cancelled", "cancelled", 5))
+    with session_scope(factory) as session:
+        assert session.scalars(select(Contract.status)).one() == "cancelled"
+        assert [(r.scheduled_on, r.status) for r in session.scalars(
+            select(Round).order_by(Round.number))] == [
+            (date(2026, 12, 30), "shipped"), (date(2027, 1, 30), "cancelled"),
+            (date(2027, 2, 28), "cancelled")]
+        assert schedule_rounds(session, world["box"]["tenant_id"], date(2026, 11, 30),
+                               100).created == 0
