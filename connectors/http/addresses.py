@@ -126,7 +126,7 @@ def check_url(url: str, allow: AllowList, resolve: Resolver, *, redirect: bool =
         for text in addresses:
             address = ipaddress.ip_address(text.split("%", 1)[0])
             reason = None if allow.admits_address(address) else (
-                "not allowed" if allow.only else forbidden_reason(address))
+                forbidden_reason(address) or ("public" if allow.only else None))
             if reason:
                 shown = host if literal is not None else f"{host} ({text})"
                 raise RefusedAddress(f"{via}{shown} is refused: {reason} address, not in "
