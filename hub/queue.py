@@ -5,7 +5,8 @@ never raises into a web request when Redis fails, it logs and answers False, and
 (jobs/sweeper.py) enqueues again whatever no job finished. Job ids are deterministic,
 "<job>-<connection>", enqueued with RQ's `unique=True`, so a job already waiting is not queued
 twice. A job that is running may have fixed its upper bound before the change that asks for
-it, so one follow-up "<job>-<connection>-again" is queued behind it.
+it, so one follow-up "<job>-<connection>-again" is queued behind it. So is one for a job
+that reads "queued" but is in no queue: a worker took it and was killed before starting it.
 
 Without Redis, each process runs the same job functions on one background thread in the app
 context (`EmbeddedQueue`), de-duplicated by job id while queued, retried by the same policy.
@@ -60,7 +61,8 @@ def enqueue(app: Flask, job_name: str, connection_id: int, *, delay: float = 0.0
     try:
         queue = Queue(spec.queue, connection=redis)
         key = job_id(job_name, connection_id)
-        if _enqueue_unique(queue, key, job_name, connection_id, delay) == "started":
+        status = _enqueue_unique(queue, key, job_name, connection_id, delay)
+        if status == "started" or (status == "queued" and not _waiting(queue, key)):
             _enqueue_unique(queue, key + FOLLOW_UP, job_name, connection_id, delay)
         return True
     except Exception as error:  # noqa: BLE001 - Redis down or refusing: the sweeper catches up
@@ -83,7 +85,7 @@ def redis_client(app: Flask) -> Redis | None:
 
 def _enqueue_unique(queue: Queue, key: str, job_name: str, connection_id: int,
                     delay: float) -> str:
-    """"queued" when this call queued the job, else the status of the job holding the id.
+    """"enqueued" when this call queued the job, else the status of the job holding the id.
     A job that ended (failed, stopped) still holds its id; it is removed and queued anew."""
     status = "queued"
     for _ in range(3):
@@ -97,13 +99,20 @@ def _enqueue_unique(queue: Queue, key: str, job_name: str, connection_id: int,
                                  **options)
             else:
                 queue.enqueue(RUNNER, job_name, connection_id, **options)
-            return "queued"
+            return "enqueued"
         except DuplicateJobError:
             status = _status(queue.connection, key) or "queued"
         if status not in ENDED:
             return status
         _remove_ended(queue.connection, key)
     return status
+
+
+def _waiting(queue: Queue, key: str) -> bool:
+    """The job is in its queue's list. A "queued" job that is not was taken by a worker: one
+    about to start it, or one killed before it did, whose job RQ fails only at a later
+    maintenance run. A follow-up covers both (every job may run twice: it is idempotent)."""
+    return queue.connection.lpos(queue.key, key) is not None
 
 
 def _status(redis: Redis, key: str) -> str | None:

@@ -210,11 +210,10 @@ def test_a_killed_worker_and_a_flushed_redis_lose_nothing(
                                check=False)
         assert burst.returncode == 0, burst.stderr
         # A live lease is respected: the dead worker's claim is still untouched. The burst
-        # worker drains the free rows only when a drain job is waiting in the queue. A job the
-        # killed worker had just taken off the queue keeps its id until RQ's maintenance fails
-        # it a minute or more later, and one waiting out a retry delay sits in RQ's schedule;
-        # a burst worker waits for neither. The drain below takes every row still pending,
-        # the dead worker's claim among them.
+        # worker drains the free rows only when a drain job is waiting in the queue: one
+        # waiting out a retry delay sits in RQ's schedule, which a burst worker does not wait
+        # for. The drain below takes every row still pending, the dead worker's claim among
+        # them.
         pending = inbox_statuses(app, connection_id).get("pending", 0)
         assert pending >= claimed, burst.stderr[-2000:]
         assert leased_pending(app, connection_id) == claimed

@@ -73,6 +73,21 @@ def test_a_running_job_gets_one_follow_up(redis_app: Flask, rq_redis: redis.Redi
     assert orders.job_ids == [registry.job_id("drain", 7) + FOLLOW_UP]
 
 
+def test_a_job_taken_by_a_worker_killed_before_it_started_gets_a_follow_up(
+        redis_app: Flask, rq_redis: redis.Redis) -> None:
+    """Killed between taking the job and starting it, the worker leaves it "queued" in no
+    queue; RQ fails it only at a later maintenance run. Until then the next enqueue must not
+    count it as waiting."""
+    key = registry.job_id("drain", 7)
+    enqueue(redis_app, "drain", 7)
+    orders = Queue("orders", connection=rq_redis)
+    assert rq_redis.lmove(orders.key, orders.intermediate_queue_key) == key.encode()
+    assert Job.fetch(key, connection=rq_redis).get_status() == JobStatus.QUEUED
+    for _ in range(3):
+        assert enqueue(redis_app, "drain", 7)
+    assert orders.job_ids == [key + FOLLOW_UP]
+
+
 def test_redis_not_answering_answers_false_and_never_raises(
         app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     state = app.extensions["gudok"]
