@@ -26,7 +26,9 @@ from hub.services.vouchers import expire_vouchers, tenant_today
 
 log = logging.getLogger(__name__)
 RUNNER = "jobs.settlement.run_settlement"  # as RQ imports it
-STEPS = ("post_rounds", "post_vouchers", "post_claims", "post_cancellations")
+# Cancellations before refunds: a channel's refund of the rounds a cancellation left
+# undelivered is then known as such, and not taken from the merchants.
+STEPS = ("post_rounds", "post_vouchers", "post_cancellations", "post_claims")
 
 
 @dataclass

@@ -29,7 +29,7 @@ from hub.models import (
     Tenant,
     Voucher,
 )
-from hub.services.periods import PeriodLanding, period_row
+from hub.services.periods import PeriodLanding, local_day, period_row
 from hub.services.round_facts import RoundFacts, RoundRow, round_rows_query
 from hub.services.settlement_rules import (
     BP,
@@ -165,9 +165,11 @@ class Poster:
     def _claim_postings(self, order: Order, claim: Claim) -> list[Posting]:
         """A refund falls on the merchants of what came back (one component's merchant
         alone), never beyond what the order's merchants were recognised net of refunds:
-        the rest refunds money for rounds not delivered, which was never theirs."""
+        the rest refunds money for rounds not delivered, which was never theirs. Neither is
+        the part that repays what an early cancellation left undelivered."""
         recognised, refunded = self._order_balance(order.id)
-        amount = min(claim.amount, max(0, recognised - refunded))
+        amount = min(claim.amount - self._cancellation_cover(order.id, claim),
+                     max(0, recognised - refunded))
         if amount <= 0:
             return []
         weights = self._claim_weights(order, claim)
@@ -177,6 +179,27 @@ class Poster:
             order.total * self.facts.fee_rate(order.connection_id) // BP
         return refund_postings(f"claim:{claim.id}", amount,
                                fee_returned(order_fee, order.total, amount), weights)
+
+    def _cancellation_cover(self, order_id: int, claim: Claim) -> int:
+        """How much of this refund repays the prepaid rounds the order's early cancellations
+        left undelivered (their cancel claims). Refunds dated from the first cancellation's
+        day on use that up in the order they happened; earlier ones were for goods. Read
+        from the claims alone, so a re-run posts the same. (Cancellations are posted before
+        refunds in a run; a refund already posted before its cancellation existed stays.)"""
+        cancels = self.session.execute(select(Claim.amount, Claim.occurred_at).where(
+            Claim.order_id == order_id, Claim.kind == "cancel")).all()
+        if not cancels:
+            return 0
+        first_day = min(local_day(self.tenant, at) for _, at in cancels)
+        if local_day(self.tenant, claim.occurred_at) < first_day:
+            return 0
+        mine = (claim.occurred_at, claim.id)
+        used = sum(amount for amount, at, claim_id in self.session.execute(
+            select(Claim.amount, Claim.occurred_at, Claim.id).where(
+                Claim.order_id == order_id, Claim.kind.in_(("refund", "return")),
+                Claim.id != claim.id))
+            if local_day(self.tenant, at) >= first_day and (at, claim_id) < mine)
+        return min(claim.amount, max(0, sum(amount for amount, _ in cancels) - used))
 
     def _order_balance(self, order_id: int) -> tuple[int, int]:
         sums = {kind: amount for kind, amount in self.session.execute(

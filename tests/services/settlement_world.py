@@ -161,8 +161,8 @@ def totals(statement: dict[str, Any]) -> dict[str, int]:
 def post_all(session: Session, tenant: Tenant) -> None:
     """Post every waiting money event, as a settlement run does."""
     poster = Poster(session, tenant)
-    while poster.post_rounds() + poster.post_vouchers() + poster.post_claims() \
-            + poster.post_cancellations():
+    while poster.post_rounds() + poster.post_vouchers() + poster.post_cancellations() \
+            + poster.post_claims():
         pass
 
 

@@ -117,6 +117,38 @@ def test_an_early_cancellation_refunds_undelivered_rounds_and_claws_back(app, te
 
 
 
+def test_a_channel_refund_after_an_early_cancellation_is_not_taken_from_the_merchants(
+        app, tenants):
+    """The platform refunds what the cancellation left undelivered: that money was never the
+    merchants'. A refund for goods before the cancellation, and one beyond what it left,
+    still fall on them."""
+    factory = app.extensions["gudok"].session_factory
+    with session_scope(factory) as session:
+        world = build_world(session, tenants["hanbit"])
+        order = add_order(session, world, "P1", world.platform, kst(2026, 10, 1), 104000)
+        deliver(session, world, "P1", 1, kst(2026, 10, 8))
+        deliver(session, world, "P1", 2, kst(2026, 10, 15))
+        goods = refund(session, world, "P1", 2000, kst(2026, 10, 10), world.items[0])
+        post_all(session, world.tenant)
+        contract = world.lines["P1"].contract
+        contract.status, contract.cancelled_on = "cancelled", date(2026, 10, 16)
+        # The platform's refund of the rest arrives before the next settlement run.
+        rest = refund(session, world, "P1", 45000, kst(2026, 10, 16, 18))
+        post_all(session, world.tenant)
+        cancel = session.scalar(select(Claim).where(Claim.key == f"contract:{contract.id}"))
+        assert cancel.amount == 45000
+        later = refund(session, world, "P1", 3000, kst(2026, 10, 20), world.items[0])
+        post_all(session, world.tenant)
+
+        def refunded(claim: Claim) -> int:
+            return sum(amount for _, kind, amount in entries(session, claim_id=claim.id)
+                       if kind == "refund")
+
+        assert (refunded(goods), refunded(rest), refunded(later)) == (-2000, 0, -3000)
+        assert {m for m, kind, _ in entries(session, order_id=order.id, claim_id=later.id)
+                if kind == "refund"} == {world.merchants[0].id}
+
+
 @pytest.mark.parametrize(("supply", "fee"), [(7000, -1100), (9000, None)])
 def test_a_supply_price_merchant_is_paid_its_supply_value(app, tenants, supply, fee):
     """B sells at its items' supply price: the operator keeps what B's net sales exceed it.
