@@ -10,6 +10,7 @@ from typing import Any
 from flask import request
 from flask.views import MethodView
 from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
 
 from hub.api.auth import require_role, visible
 from hub.api.common import Blueprint, audited, db, write
@@ -23,6 +24,7 @@ from hub.schemas.round import (
     SkipRequestSchema,
 )
 from hub.services import contract_lifecycle as lifecycle
+from hub.services import contract_notices
 from hub.services.audit import snapshot
 from hub.services.periods import local_day
 
@@ -57,9 +59,20 @@ def _change(contract_id: int, action: str, change: Change, **arguments: Any) -> 
     today: date = local_day(db().get_one(Tenant, contract.tenant_id), now)
     before = snapshot(contract)
     with write() as session:  # a change that names nothing possible: 400 with field paths
+        skipped_on = _skipped_on(session, arguments) if action == "skip" else None
         contract = change(session, contract, today, now=now, **arguments)
         audited(session, action, "contract", contract, before)
+        contract_notices.announce(session, contract, action, skipped_on=skipped_on, now=now)
     return contract_with_rounds(contract)
+
+
+def _skipped_on(session: Session, arguments: dict[str, Any]) -> date | None:
+    """The delivery date of the round a skip names (by date, or by round id)."""
+    day: date | None = arguments.get("scheduled_on")
+    if day is not None or arguments.get("round_id") is None:
+        return day
+    found = session.get(Round, arguments["round_id"])
+    return None if found is None else found.scheduled_on
 
 
 @blp.route("/<int:contract_id>/rounds")

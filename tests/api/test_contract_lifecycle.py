@@ -5,6 +5,7 @@ naming the status and a bad body a 400 with field paths."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from typing import Any
 
@@ -13,8 +14,9 @@ from flask import Flask
 from sqlalchemy import select
 
 from hub.db import session_scope, utcnow
-from hub.models import Contract, Round, Tenant
+from hub.models import Connection, Contract, Order, OutboxMessage, Round, Tenant
 from hub.schemas.round import RoundSchema
+from hub.services.orders import apply_event
 from hub.services.periods import local_day
 from hub.services.rounds import schedule_rounds
 from tests.factories import create_catalog, error_paths, problem
@@ -172,3 +174,38 @@ def test_another_tenants_contract_is_a_404_whatever_the_body(other_operator, sub
     for action, body in (("skip", {}), ("cadence", {"cadence": "hourly"}),
                          ("cancel", {"reason": ""})):
         problem(other_operator.post(f"{sub['url']}/{action}", json=body), 404)
+
+
+def test_the_platform_is_told_what_an_operator_changed_and_not_what_it_sent(app, operator,
+                                                                            sub):
+    factory = app.extensions["gudok"].session_factory
+    with session_scope(factory) as db:
+        contract = db.get_one(Contract, sub["id"])
+        connection = db.get_one(Connection, db.get_one(Order, contract.order_id).connection_id)
+        connection.config = {**connection.config,
+                             "outbound_url": "http://127.0.0.1:9/notifications"}
+        connection_id = connection.id
+    assert operator.post(f"{sub['url']}/pause").status_code == 200
+    with session_scope(factory) as db:  # the platform resumes it itself: nothing to echo
+        resumed = {"kind": "subscription.changed", "external_id": "DAON-1",
+                   "occurred_at": utcnow(), "data": {"action": "resume"}}
+        assert apply_event(db, db.get_one(Connection, connection_id), resumed) == "updated"
+    rounds = operator.get(f"{sub['url']}/rounds").get_json()
+    second = [r for r in rounds if r["status"] == "scheduled"][1]
+    assert operator.post(f"{sub['url']}/skip",
+                         json={"round_id": second["id"]}).status_code == 200
+    assert operator.post(f"{sub['url']}/cadence", json={"cadence": "biweekly"}).status_code == 200
+    assert operator.post(f"{sub['url']}/cancel", json={"reason": "이사"}).status_code == 200
+    with session_scope(factory) as db:
+        sent = [(row.event_type, json.loads(row.payload)["data"]) for row in db.scalars(
+            select(OutboxMessage).where(OutboxMessage.connection_id == connection_id)
+            .order_by(OutboxMessage.id))]
+    assert [event_type for event_type, _ in sent] == [
+        "subscription.paused", "subscription.skipped", "subscription.cadence_changed",
+        "subscription.cancelled"]
+    assert all((data["order_id"], data["line_id"]) == ("DAON-1", "1") for _, data in sent)
+    assert sent[0][1]["status"] == "paused"
+    assert sent[1][1]["scheduled_on"] == second["scheduled_on"]
+    assert sent[2][1]["cadence"] == "biweekly"
+    assert (sent[3][1]["status"], sent[3][1]["reason"], sent[3][1]["cancelled_on"]) == (
+        "cancelled", "이사", sub["today"].isoformat())
