@@ -82,11 +82,13 @@ def settle_contracts(lookups: OrderLookups, order: OrderRecord) -> bool:
             line.contract = contract
             lookups.touch(line.box_version_id)
             changed = True
-        line_withdrawn = line.cancelled_quantity + line.refunded_quantity >= line.quantity
-        if _follow_order(lookups, contract, withdrawn or line_withdrawn,
+        open_boxes = line.quantity - line.cancelled_quantity - line.refunded_quantity
+        if _follow_order(lookups, contract, withdrawn or open_boxes <= 0,
                          ORDER_REASONS.get(order.status if withdrawn else "line", "")):
             lookups.touch(line.box_version_id)
             changed = True
+        if 0 < open_boxes < line.quantity and contract.status in ("active", "paused"):
+            lookups.resize(contract, open_boxes)  # boxes cancelled or refunded: fewer a round
         if contract.status == "active" and contract.rounds_delivered == 0:
             first = first_round_on(order.placed_at, contract.cadence, lookups.zone)
             # Only while no round is scheduled: after that the scheduler owns the dates.

@@ -97,6 +97,7 @@ class OrderLookups:
         self.items: dict[str, int | None] = {}
         self.coupons: dict[str, Coupon | None] = {}
         self.withdrawn: list[ContractRecord] = []  # cancelled with their order since the write
+        self.resized: list[tuple[ContractRecord, int]] = []  # (contract, boxes a round now)
 
     # -- preloading -------------------------------------------------------------------------
 
@@ -308,10 +309,16 @@ class OrderLookups:
         """The contract was cancelled with its order: its rounds not shipped go too."""
         self.withdrawn.append(contract)
 
+    def resize(self, contract: ContractRecord, boxes: int) -> None:
+        """Some of the line's boxes were cancelled or refunded: its rounds not shipped carry
+        no more than `boxes` (the scheduler makes new ones with the open boxes already)."""
+        self.resized.append((contract, boxes))
+
     def write(self) -> None:
-        """Store every order read or made since the last write that changed; cancel the
-        rounds not yet shipped of the contracts cancelled with their order (the customer has
-        their money back, so none of them may be packed, shipped or paid to a merchant)."""
+        """Store every order read or made since the last write that changed. Then the rounds
+        not yet shipped follow their orders: those of contracts cancelled with their order
+        are cancelled (the customer has their money back, so none may be packed, shipped or
+        paid to a merchant), and those of lines with boxes cancelled or refunded shrink."""
         order_state.write(self.session, (o for o in self.orders.values() if o is not None))
         ids = sorted({c.id for c in self.withdrawn if c.id is not None})
         self.withdrawn.clear()
@@ -319,6 +326,14 @@ class OrderLookups:
             self.session.execute(update(Round).where(Round.contract_id.in_(ids),
                                                      Round.status == "scheduled")
                                  .values(status="cancelled")
+                                 .execution_options(synchronize_session=False))
+        resized = {c.id: boxes for c, boxes in self.resized if c.id is not None}
+        self.resized.clear()
+        for contract_id, boxes in sorted(resized.items()):
+            self.session.execute(update(Round).where(Round.contract_id == contract_id,
+                                                     Round.status == "scheduled",
+                                                     Round.quantity > boxes)
+                                 .values(quantity=boxes)
                                  .execution_options(synchronize_session=False))
 
     def finish(self) -> None:

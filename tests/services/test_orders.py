@@ -390,3 +390,28 @@ def test_an_order_cancelled_on_its_channel_cancels_its_rounds_not_yet_shipped(ap
             (date(2027, 2, 28), "cancelled")]
         assert schedule_rounds(session, world["box"]["tenant_id"], date(2026, 11, 30),
                                100).created == 0
+
+
+def test_a_box_refunded_from_a_line_leaves_its_rounds_not_yet_shipped(app, world):
+    """Two boxes a round; the channel refunds one box for good: the rounds still to ship
+    carry one box (picked, shipped and paid as one), the shipped one stays as it went."""
+    partner = world["partner"]
+    apply(app, partner, order_event("order.upserted", "paid", 1))
+    factory = app.extensions["gudok"].session_factory
+    with session_scope(factory) as session:
+        contract = session.scalars(select(Contract)).one()
+        assert schedule_rounds(session, contract.tenant_id, date(2026, 11, 30),
+                               100).created == 3
+        first = session.scalars(select(Round).order_by(Round.number)).first()
+        assert first is not None and first.quantity == 2
+        first.status = "shipped"
+    claim = {"key": "R-5", "lines": [{"external_line_id": "1", "quantity": 1}]}
+    assert apply(app, partner, order_event("order.refunded", "refunded", 5, refunded=45000,
+                                           claim=claim)) == ["updated"]
+    with session_scope(factory) as session:
+        assert session.scalars(select(Contract.status)).one() == "active"
+        assert schedule_rounds(session, world["box"]["tenant_id"], date(2026, 11, 30),
+                               100).created == 0
+        assert [(r.status, r.quantity) for r in session.scalars(
+            select(Round).order_by(Round.number))] == [
+            ("shipped", 2), ("scheduled", 1), ("scheduled", 1)]
