@@ -52,7 +52,8 @@ def contract_with_rounds(contract: Contract) -> dict[str, Any]:
 
 
 def _change(contract_id: int, action: str, change: Change, **arguments: Any) -> Any:
-    """Apply one change under the caller's tenant, audited, in one transaction."""
+    """Apply one change under the caller's tenant, audited and announced to the order's
+    platform (hub/services/contract_notices.py), in one transaction."""
     require_role("operator")
     contract = visible(db().get(Contract, contract_id))
     now: datetime = utcnow()

@@ -15,11 +15,7 @@ from sqlalchemy.orm import Session
 
 from hub.models import Connection, Contract, Order, OrderLine, OutboxMessage
 from hub.services import notifications
-
-EVENT_TYPES = {"pause": "subscription.paused", "resume": "subscription.resumed",
-               "skip": "subscription.skipped", "cadence": "subscription.cadence_changed",
-               "cancel": "subscription.cancelled", "renew": "subscription.renewed",
-               "end": "subscription.ending"}
+from mappings.partner.events import NOTICE_TYPES
 
 
 def announce(session: Session, contract: Contract, action: str, *,
@@ -41,7 +37,7 @@ def announce(session: Session, contract: Contract, action: str, *,
     if action == "cancel":
         data["cancelled_on"] = _day(contract.cancelled_on)
         data["reason"] = contract.cancel_reason
-    return notifications.enqueue(session, connection, EVENT_TYPES[action], data, now=now)
+    return notifications.enqueue(session, connection, NOTICE_TYPES[action], data, now=now)
 
 
 def _day(value: date | None) -> str | None:

@@ -51,7 +51,7 @@ def _follow_order(lookups: OrderLookups, contract: ContractRecord, withdrawn: bo
     after a cancellation is not a new start. True if it changed."""
     if withdrawn and contract.status in ("active", "paused"):
         contract.status, contract.cancel_reason = "cancelled", reason
-        lookups.withdraw(contract)
+        lookups.limit_rounds(contract, 0)
         return True
     if not withdrawn and contract.status == "cancelled" and contract.cancelled_on is None:
         contract.status, contract.cancel_reason = "active", None
@@ -88,7 +88,7 @@ def settle_contracts(lookups: OrderLookups, order: OrderRecord) -> bool:
             lookups.touch(line.box_version_id)
             changed = True
         if 0 < open_boxes < line.quantity and contract.status in ("active", "paused"):
-            lookups.resize(contract, open_boxes)  # boxes cancelled or refunded: fewer a round
+            lookups.limit_rounds(contract, open_boxes)  # boxes cancelled or refunded
         if contract.status == "active" and contract.rounds_delivered == 0:
             first = first_round_on(order.placed_at, contract.cadence, lookups.zone)
             # Only while no round is scheduled: after that the scheduler owns the dates.

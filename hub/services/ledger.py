@@ -181,24 +181,25 @@ class Poster:
                                fee_returned(order_fee, order.total, amount), weights)
 
     def _cancellation_cover(self, order_id: int, claim: Claim) -> int:
-        """How much of this refund repays the prepaid rounds the order's early cancellations
-        left undelivered (their cancel claims). Refunds dated from the first cancellation's
-        day on use that up in the order they happened; earlier ones were for goods. Read
-        from the claims alone, so a re-run posts the same. (Cancellations are posted before
-        refunds in a run; a refund already posted before its cancellation existed stays.)"""
-        cancels = self.session.execute(select(Claim.amount, Claim.occurred_at).where(
-            Claim.order_id == order_id, Claim.kind == "cancel")).all()
+        """How much of this refund repays what the order's cancellations left undelivered
+        (its cancel claims: an early cancellation's, or the channel's own). Refunds dated
+        from the first cancellation's day on use that up in the order they happened; earlier
+        ones were for goods. Read from the claims alone, so a re-run posts the same.
+        (Cancellations are posted before refunds in a run; a refund already posted before
+        its cancellation existed stays.)"""
+        claims = self.session.execute(
+            select(Claim.kind, Claim.amount, Claim.occurred_at, Claim.id).where(
+                Claim.order_id == order_id,
+                Claim.kind.in_(("cancel", "refund", "return")))).all()
+        cancels = [(amount, at) for kind, amount, at, _ in claims if kind == "cancel"]
         if not cancels:
             return 0
         first_day = min(local_day(self.tenant, at) for _, at in cancels)
         if local_day(self.tenant, claim.occurred_at) < first_day:
             return 0
-        mine = (claim.occurred_at, claim.id)
-        used = sum(amount for amount, at, claim_id in self.session.execute(
-            select(Claim.amount, Claim.occurred_at, Claim.id).where(
-                Claim.order_id == order_id, Claim.kind.in_(("refund", "return")),
-                Claim.id != claim.id))
-            if local_day(self.tenant, at) >= first_day and (at, claim_id) < mine)
+        used = sum(amount for kind, amount, at, claim_id in claims
+                   if kind != "cancel" and (at, claim_id) < (claim.occurred_at, claim.id)
+                   and local_day(self.tenant, at) >= first_day)
         return min(claim.amount, max(0, sum(amount for amount, _ in cancels) - used))
 
     def _order_balance(self, order_id: int) -> tuple[int, int]:

@@ -96,8 +96,8 @@ class OrderLookups:
         self.components: dict[int, dict[int, int]] = {}
         self.items: dict[str, int | None] = {}
         self.coupons: dict[str, Coupon | None] = {}
-        self.withdrawn: list[ContractRecord] = []  # cancelled with their order since the write
-        self.resized: list[tuple[ContractRecord, int]] = []  # (contract, boxes a round now)
+        # (contract, boxes its rounds not shipped may carry; 0: none) since the last write
+        self.round_boxes: list[tuple[ContractRecord, int]] = []
 
     # -- preloading -------------------------------------------------------------------------
 
@@ -305,14 +305,10 @@ class OrderLookups:
         if version_id is not None:
             self.touched_versions.add(version_id)
 
-    def withdraw(self, contract: ContractRecord) -> None:
-        """The contract was cancelled with its order: its rounds not shipped go too."""
-        self.withdrawn.append(contract)
-
-    def resize(self, contract: ContractRecord, boxes: int) -> None:
-        """Some of the line's boxes were cancelled or refunded: its rounds not shipped carry
-        no more than `boxes` (the scheduler makes new ones with the open boxes already)."""
-        self.resized.append((contract, boxes))
+    def limit_rounds(self, contract: ContractRecord, boxes: int) -> None:
+        """The contract's rounds not yet shipped carry at most `boxes` from the next write:
+        fewer when boxes of its line were cancelled or refunded, none (cancelled) at 0."""
+        self.round_boxes.append((contract, boxes))
 
     def write(self) -> None:
         """Store every order read or made since the last write that changed. Then the rounds
@@ -320,21 +316,17 @@ class OrderLookups:
         are cancelled (the customer has their money back, so none may be packed, shipped or
         paid to a merchant), and those of lines with boxes cancelled or refunded shrink."""
         order_state.write(self.session, (o for o in self.orders.values() if o is not None))
-        ids = sorted({c.id for c in self.withdrawn if c.id is not None})
-        self.withdrawn.clear()
-        if ids:
-            self.session.execute(update(Round).where(Round.contract_id.in_(ids),
-                                                     Round.status == "scheduled")
-                                 .values(status="cancelled")
-                                 .execution_options(synchronize_session=False))
-        resized = {c.id: boxes for c, boxes in self.resized if c.id is not None}
-        self.resized.clear()
-        for contract_id, boxes in sorted(resized.items()):
-            self.session.execute(update(Round).where(Round.contract_id == contract_id,
-                                                     Round.status == "scheduled",
-                                                     Round.quantity > boxes)
-                                 .values(quantity=boxes)
-                                 .execution_options(synchronize_session=False))
+        limits: dict[int, int] = {}
+        for contract, boxes in self.round_boxes:
+            if contract.id is not None:
+                limits[contract.id] = min(boxes, limits.get(contract.id, boxes))
+        self.round_boxes.clear()
+        for contract_id, boxes in sorted(limits.items()):
+            scheduled = (Round.contract_id == contract_id, Round.status == "scheduled")
+            self.session.execute(
+                update(Round).where(*scheduled).values(status="cancelled") if boxes == 0 else
+                update(Round).where(*scheduled, Round.quantity > boxes).values(quantity=boxes),
+                execution_options={"synchronize_session": False})
 
     def finish(self) -> None:
         """Write the catalog changes of every box whose availability the batch moved."""

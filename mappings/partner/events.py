@@ -30,6 +30,9 @@ EVENT_TYPES = {
 SUBSCRIPTION_ACTIONS = {"subscription.paused": "pause", "subscription.resumed": "resume",
                         "subscription.skipped": "skip", "subscription.cadence_changed": "cadence",
                         "subscription.cancelled": "cancel"}
+# What the hub tells a platform of an operator's change: the same names, and two more.
+NOTICE_TYPES = {action: kind for kind, action in SUBSCRIPTION_ACTIONS.items()} | {
+    "renew": "subscription.renewed", "end": "subscription.ending"}
 
 
 def _order(data: Mapping[str, Any], occurred_at: Any, status: str) -> dict[str, Any]:
